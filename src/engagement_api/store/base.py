@@ -1,0 +1,23 @@
+"""Choosing a backend from a database URL, as encode/databases does: the scheme picks the
+module, and a driver is imported only when its scheme is used."""
+
+from __future__ import annotations
+
+from engagement_api.store.protocols import Store, StoreError
+
+DEFAULT_URL = "sqlite:///engagement.db"
+
+
+def open_store(url: str) -> Store:
+    """Open (but do not migrate) the store behind ``url``.
+
+    ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``.
+    """
+    scheme, sep, _rest = url.partition("://")
+    if not sep:
+        raise StoreError(f"database URL {url!r} has no scheme (expected sqlite:///PATH)")
+    if scheme == "sqlite":
+        from engagement_api.store.sqlite import SqliteStore
+
+        return SqliteStore(url)
+    raise StoreError(f"database URL scheme {scheme!r} is not supported (expected sqlite)")

@@ -1,0 +1,33 @@
+"""Versioned schema migrations: numbered SQL files per backend, applied in order."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations_for(backend: str) -> list[Migration]:
+    """Every migration shipped for a backend, oldest first."""
+    folder = resources.files("engagement_api.store").joinpath("sql", backend)
+    found = []
+    for entry in folder.iterdir():
+        match = _NAME.fullmatch(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), entry.name, entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    return found
+
+
+def latest_version(backend: str) -> int:
+    known = migrations_for(backend)
+    return known[-1].version if known else 0

@@ -1,0 +1,424 @@
+"""SQLite backend: the embedded default.
+
+As in Datasette, every write goes through one writer connection (serialised by a lock and by
+SQLite's own write lock with ``BEGIN IMMEDIATE``, so several processes may share a file), and
+reads use one connection per thread. WAL journal, ``synchronous=FULL``: a committed batch
+survives a crash of the process or the machine.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from engagement_api.contract.ids import from_signed, to_signed
+from engagement_api.contract.metrics import VIDEO_VIEWS
+from engagement_api.store.migrations import latest_version, migrations_for
+from engagement_api.store.protocols import (
+    BatchRecord,
+    Deltas,
+    IdempotencyConflict,
+    MediaItem,
+    Post,
+    PostRecord,
+    SchemaError,
+    StoreError,
+    StoreUnavailable,
+    User,
+)
+from engagement_api.store.sqlite_credentials import SqliteCredentials
+
+_CHUNK = 500  # IDs per IN (...) list, well under SQLite's variable limit
+
+
+def _ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _dt(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
+    for i in range(0, len(values), _CHUNK):
+        yield values[i : i + _CHUNK]
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+def sqlite_path(url: str) -> str:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise StoreError(f"SQLite URL must look like sqlite:///PATH, got {url!r}")
+    path = url[len(prefix) :]
+    if not path:
+        raise StoreError("SQLite URL has no path")
+    return path
+
+
+class SqliteStore(SqliteCredentials):
+    """Catalog, counters and credentials in one SQLite file."""
+
+    backend = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+        if self.path != ":memory:":
+            parent = Path(self.path).parent
+            if not parent.exists():
+                raise StoreUnavailable(f"directory {parent} does not exist")
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._writer = self._connect()
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``), committed on success."""
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+
+    def ping(self) -> None:
+        try:
+            self._reader().execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def _version(self, conn: sqlite3.Connection) -> int:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+        )
+        row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+    def schema_version(self) -> int:
+        with self._write_lock:
+            return self._version(self._writer)
+
+    def migrate(self) -> list[int]:
+        applied = []
+        with self._write() as conn:
+            current = self._version(conn)
+            known = latest_version(self.backend)
+            if current > known:
+                raise SchemaError(
+                    f"database schema version {current} is newer than this engagement-api "
+                    f"knows ({known}); upgrade engagement-api"
+                )
+            for migration in migrations_for(self.backend):
+                if migration.version <= current:
+                    continue
+                for statement in migration.sql.split(";\n"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, strftime('%s','now'))",
+                    (migration.version, migration.name),
+                )
+                applied.append(migration.version)
+        return applied
+
+    def check_schema(self) -> None:
+        current = self.schema_version()
+        known = latest_version(self.backend)
+        if current > known:
+            raise SchemaError(
+                f"database schema version {current} is newer than this engagement-api knows "
+                f"({known}); upgrade engagement-api"
+            )
+        if current < known:
+            raise SchemaError(
+                f"database schema version {current} is older than {known}; "
+                "run `engagement-api migrate`"
+            )
+
+    # -- catalog -----------------------------------------------------------------------------
+
+    def upsert_users(self, users: Sequence[User]) -> int:
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO users (id, handle, handle_lc) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET handle = excluded.handle, "
+                "handle_lc = excluded.handle_lc",
+                [(to_signed(u.id), u.handle, u.handle.lower()) for u in users],
+            )
+        return len(users)
+
+    def get_users(self, ids: Iterable[int]) -> dict[int, User]:
+        wanted = sorted({to_signed(i) for i in ids})
+        found: dict[int, User] = {}
+        conn = self._reader()
+        for chunk in _chunks(wanted):
+            sql = f"SELECT id, handle FROM users WHERE id IN ({_marks(len(chunk))})"  # noqa: S608
+            for uid, handle in conn.execute(sql, chunk):
+                found[from_signed(uid)] = User(from_signed(uid), handle)
+        return found
+
+    def users_by_handle(self, handles: Iterable[str]) -> dict[str, User]:
+        wanted = sorted({h.lower() for h in handles})
+        found: dict[str, User] = {}
+        conn = self._reader()
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            sql = (
+                f"SELECT id, handle, handle_lc FROM users WHERE handle_lc IN ({_marks(len(chunk))})"  # noqa: S608
+            )
+            for uid, handle, handle_lc in conn.execute(sql, chunk):
+                found[handle_lc] = User(from_signed(uid), handle)
+        return found
+
+    def upsert_posts(self, posts: Sequence[PostRecord]) -> int:
+        with self._write() as conn:
+            for record in posts:
+                self._upsert_post(conn, record)
+        return len(posts)
+
+    def _upsert_post(self, conn: sqlite3.Connection, record: PostRecord) -> None:
+        pid = to_signed(record.id)
+        row = conn.execute("SELECT video_key FROM posts WHERE id = ?", (pid,)).fetchone()
+        old_video: str | None = row[0] if row else None
+        if row is None:
+            conn.execute(
+                "INSERT INTO posts (id, author_id, created_at, protected, deleted) "
+                "VALUES (?, ?, ?, 0, 0)",
+                (pid, to_signed(record.author_id), _ts(record.created_at)),
+            )
+        if record.protected is not None:
+            conn.execute("UPDATE posts SET protected = ? WHERE id = ?", (record.protected, pid))
+        if record.deleted is not None:
+            conn.execute("UPDATE posts SET deleted = ? WHERE id = ?", (record.deleted, pid))
+        if record.media is None:
+            return
+        conn.execute("DELETE FROM post_media WHERE post_id = ?", (pid,))
+        conn.executemany(
+            "INSERT INTO post_media (post_id, position, media_key, type) VALUES (?, ?, ?, ?)",
+            [(pid, pos, m.media_key, m.type) for pos, m in enumerate(record.media)],
+        )
+        new_video = next((m.media_key for m in record.media if m.type == "video"), None)
+        if new_video == old_video:
+            return
+        conn.execute("UPDATE posts SET video_key = ? WHERE id = ?", (new_video, pid))
+        # Keep video_totals[key] == sum of lifetime views of the Posts whose video is key.
+        own = conn.execute(
+            "SELECT count FROM counts_total WHERE post_id = ? AND metric = ?",
+            (pid, VIDEO_VIEWS.code),
+        ).fetchone()
+        views = int(own[0]) if own else 0
+        if views:
+            if old_video is not None:
+                self._add_video(conn, {old_video: -views})
+            if new_video is not None:
+                self._add_video(conn, {new_video: views})
+
+    @staticmethod
+    def _add_video(conn: sqlite3.Connection, by_key: dict[str, int]) -> None:
+        conn.executemany(
+            "INSERT INTO video_totals (media_key, views) VALUES (?, ?) "
+            "ON CONFLICT (media_key) DO UPDATE SET views = views + excluded.views",
+            list(by_key.items()),
+        )
+
+    def get_posts(self, ids: Iterable[int]) -> dict[int, Post]:
+        wanted = sorted({to_signed(i) for i in ids})
+        rows: dict[int, tuple[int, int, int, int]] = {}
+        media: dict[int, list[MediaItem]] = defaultdict(list)
+        conn = self._reader()
+        for chunk in _chunks(wanted):
+            marks = _marks(len(chunk))
+            for pid, author, created, protected, deleted in conn.execute(
+                f"SELECT id, author_id, created_at, protected, deleted FROM posts "  # noqa: S608
+                f"WHERE id IN ({marks})",
+                chunk,
+            ):
+                rows[pid] = (author, created, protected, deleted)
+            for pid, key, kind in conn.execute(
+                f"SELECT post_id, media_key, type FROM post_media "  # noqa: S608
+                f"WHERE post_id IN ({marks}) ORDER BY post_id, position",
+                chunk,
+            ):
+                media[pid].append(MediaItem(key, kind))
+        return {
+            from_signed(pid): Post(
+                id=from_signed(pid),
+                author_id=from_signed(author),
+                created_at=_dt(created),
+                media=tuple(media.get(pid, ())),
+                protected=bool(protected),
+                deleted=bool(deleted),
+            )
+            for pid, (author, created, protected, deleted) in rows.items()
+        }
+
+    def posts_by_author(self, author_id: int) -> list[int]:
+        rows = self._reader().execute(
+            "SELECT id FROM posts WHERE author_id = ?", (to_signed(author_id),)
+        )
+        return sorted(from_signed(r[0]) for r in rows)
+
+    # -- counters ----------------------------------------------------------------------------
+
+    def get_batch(self, key: str) -> BatchRecord | None:
+        row = (
+            self._reader()
+            .execute(
+                "SELECT key, checksum, events, size, applied_at FROM batches WHERE key = ?", (key,)
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return BatchRecord(row[0], row[1], row[2], row[3], _dt(row[4]))
+
+    def apply_batch(
+        self, key: str, checksum: str, events: int, size: int, deltas: Deltas, now: datetime
+    ) -> bool:
+        hourly: list[tuple[int, int, int, int]] = []
+        totals: dict[tuple[int, int], int] = defaultdict(int)
+        video_by_post: dict[int, int] = defaultdict(int)
+        video_code = VIDEO_VIEWS.code
+        for (post_id, metric, hour), count in deltas.items():
+            if not count:
+                continue
+            pid = to_signed(post_id)
+            hourly.append((pid, metric, hour, count))
+            totals[(pid, metric)] += count
+            if metric == video_code:
+                video_by_post[pid] += count
+        with self._write() as conn:
+            row = conn.execute("SELECT checksum FROM batches WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                if row[0] != checksum:
+                    raise IdempotencyConflict(
+                        f"Idempotency-Key {key!r} was already used for a different batch"
+                    )
+                return False
+            conn.executemany(
+                "INSERT INTO counts_hourly (post_id, metric, hour, count) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (post_id, metric, hour) DO UPDATE SET count = count + excluded.count",
+                hourly,
+            )
+            conn.executemany(
+                "INSERT INTO counts_total (post_id, metric, count) VALUES (?, ?, ?) "
+                "ON CONFLICT (post_id, metric) DO UPDATE SET count = count + excluded.count",
+                [(pid, metric, count) for (pid, metric), count in totals.items()],
+            )
+            if video_by_post:
+                by_key: dict[str, int] = defaultdict(int)
+                posts = list(video_by_post)
+                for chunk in _chunks(posts):
+                    sql = (
+                        f"SELECT id, video_key FROM posts WHERE id IN ({_marks(len(chunk))}) "  # noqa: S608
+                        "AND video_key IS NOT NULL"
+                    )
+                    for pid, vkey in conn.execute(sql, chunk):
+                        by_key[vkey] += video_by_post[pid]
+                self._add_video(conn, by_key)
+            conn.execute(
+                "INSERT INTO batches (key, checksum, events, size, applied_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key, checksum, events, size, _ts(now)),
+            )
+        return True
+
+    def hourly(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int], start_hour: int, end_hour: int
+    ) -> list[tuple[int, int, int, int]]:
+        if not post_ids or not metric_codes:
+            return []
+        conn = self._reader()
+        out: list[tuple[int, int, int, int]] = []
+        metrics = list(metric_codes)
+        for chunk in _chunks([to_signed(p) for p in post_ids]):
+            sql = (
+                "SELECT post_id, metric, hour, count FROM counts_hourly "  # noqa: S608
+                f"WHERE post_id IN ({_marks(len(chunk))}) AND metric IN ({_marks(len(metrics))}) "
+                "AND hour >= ? AND hour < ? AND count != 0"
+            )
+            for pid, metric, hour, count in conn.execute(
+                sql, [*chunk, *metrics, start_hour, end_hour]
+            ):
+                out.append((from_signed(pid), metric, hour, count))
+        return out
+
+    def totals(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int]
+    ) -> dict[tuple[int, int], int]:
+        if not post_ids or not metric_codes:
+            return {}
+        conn = self._reader()
+        out: dict[tuple[int, int], int] = {}
+        metrics = list(metric_codes)
+        for chunk in _chunks([to_signed(p) for p in post_ids]):
+            sql = (
+                "SELECT post_id, metric, count FROM counts_total "  # noqa: S608
+                f"WHERE post_id IN ({_marks(len(chunk))}) AND metric IN ({_marks(len(metrics))})"
+            )
+            for pid, metric, count in conn.execute(sql, [*chunk, *metrics]):
+                out[(from_signed(pid), metric)] = count
+        return out
+
+    def video_totals(self, post_ids: Sequence[int]) -> dict[int, int]:
+        conn = self._reader()
+        out: dict[int, int] = {}
+        for chunk in _chunks([to_signed(p) for p in post_ids]):
+            sql = (
+                "SELECT p.id, v.views FROM posts p JOIN video_totals v "  # noqa: S608
+                f"ON v.media_key = p.video_key WHERE p.id IN ({_marks(len(chunk))})"
+            )
+            for pid, views in conn.execute(sql, chunk):
+                out[from_signed(pid)] = views
+        return out
+
+    def prune_hourly(self, before_hour: int) -> int:
+        with self._write() as conn:
+            cur = conn.execute("DELETE FROM counts_hourly WHERE hour < ?", (before_hour,))
+            return cur.rowcount

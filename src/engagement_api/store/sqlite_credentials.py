@@ -1,0 +1,155 @@
+"""Apps, access tokens, ingest keys and OAuth nonces on SQLite (mixed into SqliteStore)."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any
+
+from engagement_api.contract.ids import from_signed, to_signed
+from engagement_api.store.protocols import AccessToken, App
+
+#: Nonces are remembered this long (seconds); the timestamp window must not exceed it.
+NONCE_RETENTION = 3600
+
+_APP_COLUMNS = "consumer_key, name, consumer_secret, enabled, rate_limit, created_at"
+
+
+def _app(row: tuple[Any, ...]) -> App:
+    return App(
+        row[0], row[1], row[2], bool(row[3]), int(row[4]), datetime.fromtimestamp(row[5], UTC)
+    )
+
+
+class SqliteCredentials:
+    """Needs ``_write()`` and ``_reader()`` from the class it is mixed into."""
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def _reader(self) -> sqlite3.Connection:
+        raise NotImplementedError
+
+    def create_app(
+        self,
+        consumer_key: str,
+        name: str,
+        consumer_secret: str,
+        bearer_hash: str,
+        rate_limit: int,
+        now: datetime,
+    ) -> App:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO apps (consumer_key, name, consumer_secret, bearer_hash, enabled, "
+                "rate_limit, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
+                (
+                    consumer_key,
+                    name,
+                    consumer_secret,
+                    bearer_hash,
+                    rate_limit,
+                    int(now.timestamp()),
+                ),
+            )
+        return App(consumer_key, name, consumer_secret, True, rate_limit, now)
+
+    def get_app(self, consumer_key: str) -> App | None:
+        row = (
+            self._reader()
+            .execute(f"SELECT {_APP_COLUMNS} FROM apps WHERE consumer_key = ?", (consumer_key,))  # noqa: S608
+            .fetchone()
+        )
+        return _app(row) if row else None
+
+    def app_by_bearer(self, bearer_hash: str) -> App | None:
+        row = (
+            self._reader()
+            .execute(f"SELECT {_APP_COLUMNS} FROM apps WHERE bearer_hash = ?", (bearer_hash,))  # noqa: S608
+            .fetchone()
+        )
+        return _app(row) if row else None
+
+    def list_apps(self) -> list[App]:
+        rows = self._reader().execute(
+            f"SELECT {_APP_COLUMNS} FROM apps ORDER BY created_at, consumer_key"  # noqa: S608
+        )
+        return [_app(r) for r in rows]
+
+    def set_app_enabled(self, consumer_key: str, enabled: bool) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE apps SET enabled = ? WHERE consumer_key = ?", (int(enabled), consumer_key)
+            )
+            return cur.rowcount == 1
+
+    def set_rate_limit(self, consumer_key: str, rate_limit: int) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE apps SET rate_limit = ? WHERE consumer_key = ?", (rate_limit, consumer_key)
+            )
+            return cur.rowcount == 1
+
+    def create_token(
+        self, token: str, secret: str, consumer_key: str, user_id: int, now: datetime
+    ) -> AccessToken:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO access_tokens (token, secret, consumer_key, user_id, revoked, "
+                "created_at) VALUES (?, ?, ?, ?, 0, ?)",
+                (token, secret, consumer_key, to_signed(user_id), int(now.timestamp())),
+            )
+        return AccessToken(token, secret, consumer_key, user_id, False, now)
+
+    def get_token(self, token: str) -> AccessToken | None:
+        row = (
+            self._reader()
+            .execute(
+                "SELECT token, secret, consumer_key, user_id, revoked, created_at "
+                "FROM access_tokens WHERE token = ?",
+                (token,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return AccessToken(
+            row[0],
+            row[1],
+            row[2],
+            from_signed(row[3]),
+            bool(row[4]),
+            datetime.fromtimestamp(row[5], UTC),
+        )
+
+    def revoke_token(self, token: str) -> bool:
+        with self._write() as conn:
+            cur = conn.execute("UPDATE access_tokens SET revoked = 1 WHERE token = ?", (token,))
+            return cur.rowcount == 1
+
+    def create_ingest_key(self, key_hash: str, now: datetime) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO ingest_keys (key_hash, created_at) VALUES (?, ?)",
+                (key_hash, int(now.timestamp())),
+            )
+
+    def has_ingest_key(self, key_hash: str) -> bool:
+        row = (
+            self._reader()
+            .execute("SELECT 1 FROM ingest_keys WHERE key_hash = ?", (key_hash,))
+            .fetchone()
+        )
+        return row is not None
+
+    def use_nonce(self, consumer_key: str, nonce: str, timestamp: int, now: datetime) -> bool:
+        horizon = int(now.timestamp()) - NONCE_RETENTION
+        with self._write() as conn:
+            conn.execute("DELETE FROM oauth_nonces WHERE ts < ?", (horizon,))
+            cur = conn.execute(
+                "INSERT INTO oauth_nonces (consumer_key, nonce, ts) VALUES (?, ?, ?) "
+                "ON CONFLICT (consumer_key, nonce) DO NOTHING",
+                (consumer_key, nonce, timestamp),
+            )
+            return cur.rowcount == 1
