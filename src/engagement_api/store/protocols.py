@@ -216,6 +216,10 @@ class Store(CatalogStore, CounterStore, CredentialStore, Protocol):
         """Apply pending schema migrations; returns the versions applied."""
         ...
 
+    def schema_version(self) -> int:
+        """The newest migration applied (0 on an empty database)."""
+        ...
+
     def check_schema(self) -> None:
         """Raise :class:`SchemaError` unless the schema is exactly current."""
         ...

@@ -1,0 +1,38 @@
+# The two commands a fresh machine needs: `make demo` and `make test`.
+# Each bootstraps .venv by itself (Python 3.11+ as python3).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,postgres]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Seed an embedded SQLite demo database and serve it on http://127.0.0.1:8000
+demo: $(STAMP)
+	$(BIN)/engagement-api demo
+
+## Lint, type-check and run every test
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+## Benchmarks (not part of the tests); see bench/README.md
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-data

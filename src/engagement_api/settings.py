@@ -1,0 +1,85 @@
+"""One settings object, built from the environment (or given explicitly), passed in.
+
+Every setting is read from an environment variable named ``ENGAGEMENT_API_<NAME>``; the CLI's
+options override the environment. Nothing in the package reads configuration globally.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from engagement_api.clock import Clock, SystemClock
+from engagement_api.store.base import DEFAULT_URL
+
+ENV_PREFIX = "ENGAGEMENT_API_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Operator settings. See docs/operations.md for each."""
+
+    #: Where the data lives: ``sqlite:///PATH``.
+    database_url: str = DEFAULT_URL
+    #: OAuth 1.0a ``oauth_timestamp`` must be within this many seconds of the server clock.
+    timestamp_window: int = 300
+    #: How far back ``/historical`` may reach, in days.
+    historical_lookback_days: int = 365
+    #: Largest request body on the three read endpoints, in bytes (413 above).
+    max_body_bytes: int = 1024 * 1024
+    #: Largest request body on the ingest endpoints, in bytes (413 above).
+    max_ingest_bytes: int = 64 * 1024 * 1024
+    #: Requests per app, endpoint and minute for apps created without --rate-limit.
+    default_rate_limit: int = 600
+    #: The clock every time rule reads ("now"); not an environment setting.
+    clock: Clock = field(default_factory=SystemClock, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in (
+            "timestamp_window",
+            "historical_lookback_days",
+            "max_body_bytes",
+            "max_ingest_bytes",
+            "default_rate_limit",
+        ):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name} must be a positive integer")
+        if self.timestamp_window > 3600:
+            raise SettingsError("timestamp_window must be at most 3600 seconds")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``ENGAGEMENT_API_*`` variables, then ``overrides`` (None ignored)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "clock":
+                continue
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            if f.type in ("int", int):
+                try:
+                    values[f.name] = int(raw)
+                except ValueError:
+                    raise SettingsError(
+                        f"{ENV_PREFIX}{f.name.upper()} must be an integer, got {raw!r}"
+                    ) from None
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def setting_names() -> list[str]:
+    """Environment variable names of every setting (the docs test checks they are documented)."""
+    return [ENV_PREFIX + f.name.upper() for f in fields(Settings) if f.name != "clock"]
