@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 
-class Endpoint(str, Enum):
+class Endpoint(str, Enum):  # noqa: UP042 (str() and format() stay as they are)
     """The three read endpoints."""
 
     TOTALS = "totals"
