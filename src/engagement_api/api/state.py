@@ -1,0 +1,39 @@
+"""What the routes share: settings, store, authenticator, reader, loader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from engagement_api.auth import Authenticator
+from engagement_api.loading import Loader
+from engagement_api.reading import EngagementReader
+from engagement_api.settings import Settings
+from engagement_api.store.protocols import Store
+
+
+@dataclass(frozen=True)
+class AppState:
+    settings: Settings
+    store: Store
+    authenticator: Authenticator
+    reader: EngagementReader
+    loader: Loader
+
+    @classmethod
+    def build(cls, settings: Settings, store: Store) -> AppState:
+        return cls(
+            settings=settings,
+            store=store,
+            authenticator=Authenticator(
+                store, settings.clock, timestamp_window=settings.timestamp_window
+            ),
+            reader=EngagementReader(store, settings),
+            loader=Loader(store, settings.clock),
+        )
+
+
+def state_of(request: Request) -> AppState:
+    state: AppState = request.app.state.engagement
+    return state

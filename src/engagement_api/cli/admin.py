@@ -1,0 +1,162 @@
+"""`apps`, `tokens` and `ingest-keys`: issuing and withdrawing credentials."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from engagement_api import admin
+from engagement_api.cli.context import (
+    CliContext,
+    database_option,
+    friendly_errors,
+    json_option,
+    pass_ctx,
+)
+from engagement_api.contract.ids import IdError, parse_id
+
+
+@click.group()
+def apps() -> None:
+    """Apps (consumer key and secret, bearer token) that may call the read API."""
+
+
+@apps.command("create")
+@click.argument("name")
+@click.option("--rate-limit", type=int, default=None, help="Requests per endpoint and minute.")
+@database_option
+@json_option
+@pass_ctx
+@friendly_errors
+def apps_create(ctx: CliContext, name: str, rate_limit: int | None) -> None:
+    """Create an app; prints its consumer key, consumer secret and bearer token (shown once)."""
+    limit = rate_limit if rate_limit is not None else ctx.settings.default_rate_limit
+    with ctx.store() as store:
+        issued = admin.create_app(store, ctx.settings.clock, name, limit)
+    data = {
+        "name": issued.name,
+        "consumer_key": issued.consumer_key,
+        "consumer_secret": issued.consumer_secret,
+        "bearer_token": issued.bearer_token,
+        "rate_limit": issued.rate_limit,
+    }
+    human = "\n".join(f"{k}: {v}" for k, v in data.items())
+    ctx.emit(data, human + "\n(the secret and the bearer token are not shown again)")
+
+
+@apps.command("list")
+@database_option
+@json_option
+@pass_ctx
+@friendly_errors
+def apps_list(ctx: CliContext) -> None:
+    """List apps (never their secrets)."""
+    with ctx.store() as store:
+        found = store.list_apps()
+    rows = [
+        {
+            "consumer_key": a.consumer_key,
+            "name": a.name,
+            "enabled": a.enabled,
+            "rate_limit": a.rate_limit,
+            "created_at": a.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        for a in found
+    ]
+    table = Table("consumer_key", "name", "enabled", "rate_limit", "created_at")
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    ctx.emit(rows, table)
+
+
+def _set_enabled(ctx: CliContext, consumer_key: str, enabled: bool) -> None:
+    with ctx.store() as store:
+        if not store.set_app_enabled(consumer_key, enabled):
+            raise admin.AdminError(f"no app with consumer key {consumer_key!r}")
+    state = "enabled" if enabled else "disabled"
+    ctx.emit({"consumer_key": consumer_key, "enabled": enabled}, f"{consumer_key}: {state}")
+
+
+@apps.command("disable")
+@click.argument("consumer_key")
+@database_option
+@json_option
+@pass_ctx
+@friendly_errors
+def apps_disable(ctx: CliContext, consumer_key: str) -> None:
+    """Disable an app: its requests answer 403 "Your application id is not authorized."."""
+    _set_enabled(ctx, consumer_key, False)
+
+
+@apps.command("enable")
+@click.argument("consumer_key")
+@database_option
+@json_option
+@pass_ctx
+@friendly_errors
+def apps_enable(ctx: CliContext, consumer_key: str) -> None:
+    """Enable an app again."""
+    _set_enabled(ctx, consumer_key, True)
+
+
+@click.group()
+def tokens() -> None:
+    """OAuth 1.0a access tokens: an app acting for one user."""
+
+
+def _user_id(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
+    try:
+        return parse_id(value)
+    except IdError as exc:
+        raise click.BadParameter(f"{value!r} {exc}") from None
+
+
+@tokens.command("create")
+@click.option("--app", "consumer_key", required=True, help="The app's consumer key.")
+@click.option("--user", "user_id", required=True, callback=_user_id, help="The user's ID.")
+@database_option
+@json_option
+@pass_ctx
+@friendly_errors
+def tokens_create(ctx: CliContext, consumer_key: str, user_id: int) -> None:
+    """Create an access token and secret for USER acting through APP."""
+    with ctx.store() as store:
+        token = admin.create_token(store, ctx.settings.clock, consumer_key, user_id)
+    data = {
+        "access_token": token.token,
+        "access_token_secret": token.secret,
+        "consumer_key": token.consumer_key,
+        "user_id": str(token.user_id),
+    }
+    ctx.emit(data, "\n".join(f"{k}: {v}" for k, v in data.items()))
+
+
+@tokens.command("revoke")
+@click.argument("access_token")
+@database_option
+@json_option
+@pass_ctx
+@friendly_errors
+def tokens_revoke(ctx: CliContext, access_token: str) -> None:
+    """Revoke an access token: requests signed with it answer 401."""
+    with ctx.store() as store:
+        if not store.revoke_token(access_token):
+            raise admin.AdminError("no such access token")
+    ctx.emit({"access_token": access_token, "revoked": True}, "revoked")
+
+
+@click.group("ingest-keys")
+def ingest_keys() -> None:
+    """Keys for the ingest endpoints (distinct from API credentials)."""
+
+
+@ingest_keys.command("create")
+@database_option
+@json_option
+@pass_ctx
+@friendly_errors
+def ingest_keys_create(ctx: CliContext) -> None:
+    """Create an ingest key (shown once; stored hashed)."""
+    with ctx.store() as store:
+        key = admin.create_ingest_key(store, ctx.settings.clock)
+    ctx.emit({"ingest_key": key}, f"ingest_key: {key}\n(not shown again)")

@@ -1,0 +1,112 @@
+"""What every command shares: settings from options and environment, the store, output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from engagement_api.contract.errors import ApiError
+from engagement_api.settings import Settings, SettingsError
+from engagement_api.store.base import open_store
+from engagement_api.store.protocols import Store, StoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class CliContext:
+    database_url: str | None
+    json_output: bool = False
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env(database_url=self.database_url)
+        return self._settings
+
+    @contextmanager
+    def store(self, migrate: bool = True, check: bool = True) -> Iterator[Store]:
+        """Open the store; by default bring its schema up to date first (as `migrate` does),
+        else (``migrate=False``) refuse a schema that is not current."""
+        store = open_store(self.settings.database_url)
+        try:
+            if migrate:
+                store.migrate()
+            elif check:
+                store.check_schema()
+            yield store
+        finally:
+            store.close()
+
+    def emit(self, data: Any, human: str | Table | None = None) -> None:
+        """Print ``data`` as JSON with --json, else the human form (default: JSON too)."""
+        if self.json_output or human is None:
+            click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+        elif isinstance(human, Table):
+            Console().print(human)
+        else:
+            click.echo(human)
+
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+def database_option(func: F) -> F:
+    """``--database-url`` on every command (also ENGAGEMENT_API_DATABASE_URL)."""
+
+    def store_url(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            obj = ctx.ensure_object(CliContext)
+            obj.database_url = value
+            obj._settings = None
+
+    return click.option(
+        "--database-url",
+        metavar="URL",
+        expose_value=False,
+        callback=store_url,
+        help="Database URL (default sqlite:///engagement.db; env ENGAGEMENT_API_DATABASE_URL).",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    def set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.ensure_object(CliContext).json_output = True
+
+    return click.option(
+        "--json",
+        "json_output",
+        is_flag=True,
+        expose_value=False,
+        callback=set_json,
+        help="Print machine-readable JSON.",
+    )(func)
+
+
+def friendly_errors(func: F) -> F:
+    """Turn the project's errors into a one-line message and exit status 1 (no traceback)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ApiError as exc:
+            for message in exc.messages:
+                click.echo(f"error: {message}", err=True)
+            sys.exit(1)
+        except (StoreError, SettingsError, ValueError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]

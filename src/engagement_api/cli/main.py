@@ -1,0 +1,34 @@
+"""`engagement-api`: the console script."""
+
+from __future__ import annotations
+
+import click
+
+from engagement_api import __version__
+from engagement_api.cli import admin, server
+from engagement_api.cli.context import CliContext, database_option, json_option
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="engagement-api")
+@database_option
+@json_option
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """A self-hostable Engagement API server, with its own batch ingest."""
+    ctx.ensure_object(CliContext)
+
+
+def _ensure_context(ctx: click.Context) -> None:
+    ctx.ensure_object(CliContext)
+
+
+cli.add_command(admin.apps)
+cli.add_command(admin.tokens)
+cli.add_command(admin.ingest_keys)
+cli.add_command(server.migrate)
+cli.add_command(server.serve)
+
+
+def main() -> None:
+    cli(obj=CliContext(database_url=None))

@@ -1,0 +1,166 @@
+"""The write road: batch bytes -> ingest (decode, validate every line, fold into hourly deltas)
+-> store (apply deltas and record the batch key in one transaction) -> acknowledgement.
+
+Shared by ``POST /ingest/*`` and ``engagement-api load``, so both validate the same way and
+both are exactly once per idempotency key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from engagement_api.clock import Clock
+from engagement_api.contract.errors import BadRequest, Conflict
+from engagement_api.ingest import (
+    Batch,
+    BatchRejected,
+    Format,
+    Kind,
+    LineError,
+    referenced_author_ids,
+    referenced_handles,
+    referenced_ids,
+    referenced_post_ids,
+    validate_events,
+    validate_posts,
+    validate_users,
+)
+from engagement_api.store.protocols import IdempotencyConflict, Store
+
+#: Large NDJSON/CSV event files are validated in pieces of about this size (for progress);
+#: they are still applied as one batch, in one transaction.
+PIECE_BYTES = 8 * 1024 * 1024
+
+MAX_KEY_LENGTH = 255
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EventsResult:
+    accepted: int
+    duplicate: bool
+    key: str
+
+
+def checksum_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_idempotency_key(key: str | None) -> str:
+    """An Idempotency-Key must be 1 to 255 visible ASCII characters."""
+    if key is None or key == "":
+        raise BadRequest("Idempotency-Key header is required on /ingest/events")
+    if len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise BadRequest(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
+        )
+    return key
+
+
+def _pieces(data: bytes, fmt: Format) -> list[tuple[bytes, int, int]]:
+    """Line-aligned pieces of ``data``: (piece, lines before it, bytes of ``data`` it covers).
+    CSV pieces repeat the header, so their rows are numbered as in the whole file."""
+    if fmt is Format.JSON or len(data) <= PIECE_BYTES:
+        return [(data, 0, len(data))]
+    header = b""
+    body = data
+    if fmt is Format.CSV:
+        cut = data.find(b"\n") + 1
+        if cut <= 0:
+            return [(data, 0, len(data))]
+        header, body = data[:cut], data[cut:]
+    pieces: list[tuple[bytes, int, int]] = []
+    start, lines_before = 0, 0
+    while start < len(body):
+        end = body.find(b"\n", start + PIECE_BYTES)
+        end = len(body) if end < 0 else end + 1
+        chunk = body[start:end]
+        covered = len(chunk) + (len(header) if not pieces else 0)
+        pieces.append((header + chunk, lines_before, covered))
+        lines_before += chunk.count(b"\n")
+        start = end
+    return pieces
+
+
+class Loader:
+    """Validates and applies users, Posts and event batches against one store."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def load_users(self, data: bytes, fmt: Format) -> int:
+        batch = Batch(data, fmt, Kind.USERS)
+        existing = self.store.users_by_handle(referenced_handles(batch))
+        users = validate_users(batch, existing)
+        return self.store.upsert_users(users)
+
+    def load_tweets(self, data: bytes, fmt: Format) -> int:
+        batch = Batch(data, fmt, Kind.TWEETS)
+        authors = set(self.store.get_users(referenced_author_ids(batch)))
+        existing = self.store.get_posts(referenced_ids(batch, "id"))
+        posts = validate_posts(batch, authors, existing)
+        return self.store.upsert_posts(posts)
+
+    def load_events(
+        self,
+        data: bytes,
+        fmt: Format,
+        key: str | None = None,
+        progress: Progress | None = None,
+    ) -> EventsResult:
+        """Apply an event batch exactly once. ``key`` defaults to the content hash."""
+        checksum = checksum_of(data)
+        key = check_idempotency_key(key if key is not None else "sha256:" + checksum)
+        previous = self.store.get_batch(key)
+        if previous is not None:
+            self._check_same(previous.checksum, checksum, key)
+            if progress:
+                progress(len(data))
+            return EventsResult(previous.events, True, key)
+        events, deltas = self._validate(data, fmt, progress)
+        try:
+            applied = self.store.apply_batch(
+                key, checksum, events, len(data), deltas, self.clock.now()
+            )
+        except IdempotencyConflict as exc:
+            raise Conflict(str(exc)) from exc
+        return EventsResult(events, not applied, key)
+
+    @staticmethod
+    def _check_same(stored: str, checksum: str, key: str) -> None:
+        if stored != checksum:
+            raise Conflict(f"Idempotency-Key {key!r} was already used for a different batch")
+
+    def _validate(
+        self, data: bytes, fmt: Format, progress: Progress | None
+    ) -> tuple[int, dict[tuple[int, int, int], int]]:
+        now = self.clock.now()
+        events = 0
+        deltas: dict[tuple[int, int, int], int] = {}
+        errors: list[LineError] = []
+        for piece, lines_before, covered in _pieces(data, fmt):
+            batch = Batch(piece, fmt, Kind.EVENTS)
+            posts = self.store.get_posts(referenced_post_ids(batch))
+            try:
+                folded = validate_events(batch, posts, now)
+            except BatchRejected as exc:
+                errors.extend(
+                    replace(e, line=e.line + lines_before) if e.line > 0 else e
+                    for e in exc.errors
+                )
+            else:
+                events += folded.events
+                if not deltas:
+                    deltas = folded.deltas
+                else:
+                    for k, v in folded.deltas.items():
+                        deltas[k] = deltas.get(k, 0) + v
+            if progress:
+                progress(covered)
+        if errors:
+            raise BatchRejected(errors)
+        return events, {k: v for k, v in deltas.items() if v}

@@ -1,0 +1,53 @@
+"""The read road: contract (parse) -> policy -> store (one query for the counts) -> contract
+(build the grouped, zero-filled tree). Used by the HTTP routes; no HTTP in here."""
+
+from __future__ import annotations
+
+from engagement_api.contract.metrics import BY_CODE, VIDEO_VIEWS, Endpoint
+from engagement_api.contract.policy import Decision, PostFacts, decide
+from engagement_api.contract.request import EngagementRequest, parse_request
+from engagement_api.contract.response import render
+from engagement_api.settings import Settings
+from engagement_api.store.protocols import Store
+
+
+class EngagementReader:
+    """Answers the three read endpoints for an authenticated caller."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    def parse(self, endpoint: Endpoint, body: bytes) -> EngagementRequest:
+        return parse_request(
+            endpoint,
+            body,
+            self.settings.clock.now(),
+            lookback_days=self.settings.historical_lookback_days,
+        )
+
+    def answer(self, request: EngagementRequest, user_id: int | None) -> dict[str, object]:
+        """The response body for a parsed request; raises Forbidden/BadRequest from policy."""
+        now = self.settings.clock.now()
+        posts = self.store.get_posts(request.post_ids)
+        facts = {
+            p.id: PostFacts(p.id, p.author_id, p.created_at, p.available) for p in posts.values()
+        }
+        decision = decide(request, user_id, facts, now)
+        codes = sorted({m.metric.code for m in request.metrics})
+        if request.window is None:
+            return render(request, decision, self._totals(decision, codes), None)
+        window = request.window
+        rows = self.store.hourly(decision.post_ids, codes, window.start_hour, window.end_hour)
+        by_code = {m.metric.code: m.metric.name for m in request.metrics}
+        hourly = ((pid, by_code[code], hour, count) for pid, code, hour, count in rows)
+        return render(request, decision, None, hourly)
+
+    def _totals(self, decision: Decision, codes: list[int]) -> dict[tuple[int, str], int]:
+        ids = list(decision.post_ids)
+        raw = self.store.totals(ids, [c for c in codes if c != VIDEO_VIEWS.code])
+        totals = {(pid, BY_CODE[code].name): count for (pid, code), count in raw.items()}
+        if VIDEO_VIEWS.code in codes:
+            for pid, views in self.store.video_totals(ids).items():
+                totals[(pid, VIDEO_VIEWS.name)] = views
+        return totals

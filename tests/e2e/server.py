@@ -1,0 +1,87 @@
+"""Starting and stopping a real `engagement-api serve` process for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+CLI = [sys.executable, "-m", "engagement_api.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def run_cli(*args: str, database_url: str, stdin: bytes | None = None) -> str:
+    """Run one CLI command to completion; its stdout (fails the test on a non-zero exit)."""
+    done = subprocess.run(
+        [*CLI, *args, "--database-url", database_url],
+        input=stdin,
+        capture_output=True,
+        check=False,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        raise AssertionError(
+            f"engagement-api {' '.join(args)} exited {done.returncode}: {done.stderr.decode()}"
+        )
+    return done.stdout.decode()
+
+
+class ServerProcess:
+    """`engagement-api serve` in a child process on a free loopback port."""
+
+    def __init__(self, database_url: str, log_path: Path, workers: int = 1) -> None:
+        self.database_url = database_url
+        self.log_path = log_path
+        self.workers = workers
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [*CLI, "serve", "--port", str(self.port), "--workers", str(self.workers),
+             "--database-url", self.database_url, "--log-level", "warning"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"server exited with {self.proc.returncode}: {self.log_path.read_text()}"
+                )
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.kill()
+        raise AssertionError(f"server did not start: {self.log_path.read_text()}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group (uvicorn workers included) and reap it."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+        self.proc.wait(timeout=30)
+        self.proc = None
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
