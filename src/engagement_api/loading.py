@@ -54,9 +54,7 @@ def check_idempotency_key(key: str | None) -> str:
     if key is None or key == "":
         raise BadRequest("Idempotency-Key header is required on /ingest/events")
     if len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
-        raise BadRequest(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters"
-        )
+        raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters")
     return key
 
 
@@ -149,8 +147,7 @@ class Loader:
                 folded = validate_events(batch, posts, now)
             except BatchRejected as exc:
                 errors.extend(
-                    replace(e, line=e.line + lines_before) if e.line > 0 else e
-                    for e in exc.errors
+                    replace(e, line=e.line + lines_before) if e.line > 0 else e for e in exc.errors
                 )
             else:
                 events += folded.events

@@ -7,7 +7,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from engagement_api.api import engagement, health, ingest
-from engagement_api.api.responses import EXCEPTION_HANDLERS
+from engagement_api.api.responses import EXCEPTION_HANDLERS, CatchAllMiddleware
 from engagement_api.api.state import AppState
 from engagement_api.settings import Settings
 from engagement_api.store.base import open_store
@@ -22,8 +22,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         store.check_schema()
     app = Starlette(
         routes=[*engagement.routes, *ingest.routes, *health.routes],
-        middleware=[Middleware(GZipMiddleware, minimum_size=0)],
+        middleware=[Middleware(GZipMiddleware, minimum_size=0), Middleware(CatchAllMiddleware)],
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
+    app.router.redirect_slashes = False  # /totals/ is an unknown path (404), not a redirect
     app.state.engagement = AppState.build(settings, store)
     return app

@@ -10,6 +10,7 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engagement_api.contract.errors import (
     ApiError,
@@ -59,14 +60,39 @@ async def handle_store_unavailable(request: Request, exc: Exception) -> Response
     return error_response(ServiceUnavailable())
 
 
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return json_response({"errors": ["Internal server error"]}, 500)
-
-
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
     HTTPException: handle_http_exception,
     StoreUnavailable: handle_store_unavailable,
-    Exception: handle_unexpected,
 }
+
+
+class CatchAllMiddleware:
+    """Turns any unexpected exception into the contract's 500 body (never a traceback).
+
+    It sits inside the gzip middleware, so a 500 is gzipped like every other answer (Starlette's
+    own handler for ``Exception`` runs outside all middleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            response = json_response({"errors": ["Internal server error"]}, 500)
+            await response(scope, receive, send)

@@ -63,7 +63,9 @@ def apps_list(ctx: CliContext) -> None:
         }
         for a in found
     ]
-    table = Table("consumer_key", "name", "enabled", "rate_limit", "created_at")
+    table = Table()
+    for column in ("consumer_key", "name", "enabled", "rate_limit", "created_at"):
+        table.add_column(column, no_wrap=True)
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))
     ctx.emit(rows, table)
