@@ -61,7 +61,8 @@ def check_idempotency_key(key: str | None) -> str:
 def _pieces(data: bytes, fmt: Format) -> list[tuple[bytes, int, int]]:
     """Line-aligned pieces of ``data``: (piece, lines before it, bytes of ``data`` it covers).
     CSV pieces repeat the header, so their rows are numbered as in the whole file."""
-    if fmt is Format.JSON or len(data) <= PIECE_BYTES:
+    if fmt is Format.JSON or len(data) <= PIECE_BYTES or (fmt is Format.CSV and b'"' in data):
+        # (quoted CSV cells may hold newlines: such files are validated in one piece)
         return [(data, 0, len(data))]
     header = b""
     body = data

@@ -1,7 +1,10 @@
-"""Starting and stopping a real `engagement-api serve` process for end-to-end tests."""
+"""Starting and stopping a real `engagement-api serve` process for end-to-end tests, and
+running CLI commands (to completion, or in the background to be killed)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import socket
@@ -9,6 +12,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -38,6 +43,33 @@ def run_cli(*args: str, database_url: str, stdin: bytes | None = None) -> str:
     return done.stdout.decode()
 
 
+def run_cli_json(*args: str, database_url: str) -> Any:
+    """Run one CLI command with ``--json``; its output, parsed."""
+    return json.loads(run_cli(*args, "--json", database_url=database_url))
+
+
+def start_cli(*args: str, database_url: str, log_path: Path) -> subprocess.Popen[bytes]:
+    """Start a CLI command in its own process group (so that it can be killed whole)."""
+    log = log_path.open("ab")
+    try:
+        return subprocess.Popen(
+            [*CLI, *args, "--database-url", database_url],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+
+
+def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> int:
+    """Signal the process group of ``proc`` (if it still runs) and reap it; its exit code."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):  # it ended in between
+            os.killpg(proc.pid, sig)
+    return proc.wait(timeout=30)
+
+
 class ServerProcess:
     """`engagement-api serve` in a child process on a free loopback port."""
 
@@ -51,26 +83,31 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> None:
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [*CLI, "serve", "--port", str(self.port), "--workers", str(self.workers),
-             "--database-url", self.database_url, "--log-level", "warning"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            start_new_session=True,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                [*CLI, "serve", "--port", str(self.port), "--workers", str(self.workers),
+                 "--database-url", self.database_url, "--log-level", "warning"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,
+            )
+        finally:
+            log.close()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(
-                    f"server exited with {self.proc.returncode}: {self.log_path.read_text()}"
-                )
-            try:
-                if httpx.get(self.base_url + "/healthz", timeout=1.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+        # one client for every poll: creating an httpx.Client loads CA certificates (slow)
+        with httpx.Client(timeout=1.0) as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise AssertionError(
+                        f"server exited with {self.proc.returncode}: {self.log_path.read_text()}"
+                    )
+                try:
+                    if client.get(self.base_url + "/healthz").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
         self.kill()
         raise AssertionError(f"server did not start: {self.log_path.read_text()}")
 
@@ -78,10 +115,20 @@ class ServerProcess:
         """Signal the whole process group (uvicorn workers included) and reap it."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-        self.proc.wait(timeout=30)
+        kill_group(self.proc, sig)
         self.proc = None
 
     def stop(self) -> None:
         self.kill(signal.SIGTERM)
+
+    def __enter__(self) -> ServerProcess:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

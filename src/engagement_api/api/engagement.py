@@ -20,7 +20,7 @@ PREFIX = "/insights/engagement"
 def _answer(state: AppState, endpoint: Endpoint, request: Request, body: Body) -> object:
     """Runs in a worker thread: every step here may touch the store."""
     identity = state.authenticator.authenticate(
-        request.method, str(request.url), request.headers, body.data
+        request.method, str(request.url), request.headers, None if body.too_large else body.data
     )
     parsed = state.reader.parse(endpoint, body.check())
     return state.reader.answer(parsed, identity.user_id)

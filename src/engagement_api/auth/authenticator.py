@@ -38,7 +38,7 @@ class Authenticator:
         self._oauth1 = OAuth1Verifier(store, timestamp_window)
 
     def authenticate(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
     ) -> Identity:
         """The caller of a read request.
 

@@ -46,6 +46,7 @@ def run_server(ctx: CliContext, host: str, port: int, workers: int, log_level: s
         workers=workers,
         log_level=log_level,
         proxy_headers=True,
+        http="engagement_api.api.protocol:NoDelayHTTPProtocol",
         server_header=False,
     )
 

@@ -11,7 +11,8 @@ DEFAULT_URL = "sqlite:///engagement.db"
 def open_store(url: str) -> Store:
     """Open (but do not migrate) the store behind ``url``.
 
-    ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``.
+    ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``;
+    ``postgresql://user@host:port/db`` (or ``postgres://``) with psycopg 3 installed.
     """
     scheme, sep, _rest = url.partition("://")
     if not sep:
@@ -20,4 +21,14 @@ def open_store(url: str) -> Store:
         from engagement_api.store.sqlite import SqliteStore
 
         return SqliteStore(url)
-    raise StoreError(f"database URL scheme {scheme!r} is not supported (expected sqlite)")
+    if scheme in ("postgresql", "postgres"):
+        try:
+            from engagement_api.store.postgres import PostgresStore
+        except ImportError as exc:  # pragma: no cover - psycopg is an optional dependency
+            raise StoreError(
+                "PostgreSQL needs psycopg: pip install 'engagement-api[postgres]'"
+            ) from exc
+        return PostgresStore(url)
+    raise StoreError(
+        f"database URL scheme {scheme!r} is not supported (expected sqlite or postgresql)"
+    )

@@ -1,0 +1,45 @@
+"""One batch as received: its bytes, format and kind, decoded on demand and at most once.
+
+The precise, numbered decoding (:attr:`Batch.decoded`) runs only when something needs it: the
+users and Posts validators, or the events fast path giving up. An events batch that is valid is
+decoded once, typed (:attr:`Batch.event_rows`).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from engagement_api.ingest.decode import decode_records
+from engagement_api.ingest.errors import LineError
+from engagement_api.ingest.fast import EventRow, decode_rows
+from engagement_api.ingest.records import Decoded, Format, Kind, Record
+
+
+class Batch:
+    """Batch bytes with their format and kind (kind types CSV cells and picks the fast path)."""
+
+    def __init__(self, data: bytes, fmt: Format | str, kind: Kind | str | None = None) -> None:
+        self.data = data
+        self.format = Format(fmt)
+        self.kind = None if kind is None else Kind(kind)
+
+    @cached_property
+    def decoded(self) -> Decoded:
+        return decode_records(self.data, self.format, self.kind)
+
+    @property
+    def records(self) -> list[Record]:
+        return self.decoded.records
+
+    @property
+    def errors(self) -> list[LineError]:
+        return self.decoded.errors
+
+    @cached_property
+    def event_rows(self) -> list[EventRow] | None:
+        """Every line as a typed event row, or None when some line cannot be one."""
+        return decode_rows(self.data, self.format)
+
+    def __repr__(self) -> str:
+        kind = self.kind.value if self.kind else "?"
+        return f"<Batch {self.format.value} {kind} {len(self.data)} bytes>"

@@ -1,0 +1,264 @@
+"""PostgreSQL backend: the production store, with the same behaviour as the SQLite one.
+
+``postgresql://user@host:port/db`` (or ``postgres://``); pool size and statement timeout come
+from the URL's query (``?pool_min=1&pool_max=10&pool_timeout=5&statement_timeout_ms=30000``,
+see :mod:`engagement_api.store.postgres_pool`). The driver, psycopg 3, is imported only when
+this module is.
+
+Writes are short transactions on pooled connections, retried on deadlock or serialization
+failure. A batch is applied exactly once per key, even from several processes at once: its
+ledger row is inserted first, so a concurrent duplicate waits on that row and then sees it. The
+deltas are copied (binary COPY) into a temporary staging table and applied with one set-based
+upsert per table, rows in key order so concurrent batches lock rows in the same order.
+``counts_hourly`` is partitioned by time (:mod:`engagement_api.store.postgres_partitions`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import psycopg
+
+from engagement_api.contract.ids import from_signed, to_signed
+from engagement_api.contract.metrics import VIDEO_VIEWS
+from engagement_api.store.migrations import latest_version, migrations_for
+from engagement_api.store.postgres_catalog import PostgresCatalog, dt, signed, ts
+from engagement_api.store.postgres_credentials import PostgresCredentials
+from engagement_api.store.postgres_partitions import Partitions
+from engagement_api.store.postgres_pool import Connection, PgPool, parse_url
+from engagement_api.store.protocols import (
+    BatchRecord,
+    Deltas,
+    IdempotencyConflict,
+    SchemaError,
+    StoreError,
+)
+
+MIGRATION_LOCK = 0x656E_6761_0002  # advisory lock key: one migrator at a time
+
+_STAGE = (
+    "SET LOCAL work_mem = '64MB'; "  # sort the deltas in memory
+    "CREATE TEMP TABLE staging_deltas "
+    "(post_id bigint NOT NULL, metric integer NOT NULL, hour integer NOT NULL, "
+    "count bigint NOT NULL) ON COMMIT DROP"
+)
+_COPY = "COPY staging_deltas (post_id, metric, hour, count) FROM STDIN (FORMAT BINARY)"
+_COPY_TYPES = ["int8", "int4", "int4", "int8"]
+_UPSERT_HOURLY = (
+    "INSERT INTO counts_hourly AS c (post_id, metric, hour, count) "
+    "SELECT post_id, metric, hour, count FROM staging_deltas ORDER BY post_id, metric, hour "
+    "ON CONFLICT (post_id, metric, hour) DO UPDATE SET count = c.count + excluded.count"
+)
+_UPSERT_TOTAL = (
+    "INSERT INTO counts_total AS c (post_id, metric, count) "
+    "SELECT post_id, metric, sum(count)::bigint FROM staging_deltas GROUP BY post_id, metric "
+    "ORDER BY post_id, metric "
+    "ON CONFLICT (post_id, metric) DO UPDATE SET count = c.count + excluded.count"
+)
+# Posts whose video views change are locked first, so a concurrent media change (which locks
+# them FOR UPDATE) is wholly before or wholly after this batch.
+_LOCK_VIDEO_POSTS = (
+    "SELECT id FROM posts WHERE id IN "
+    "(SELECT post_id FROM staging_deltas WHERE metric = %s) ORDER BY id FOR SHARE"
+)
+_UPSERT_VIDEO = (
+    "INSERT INTO video_totals AS v (media_key, views) "
+    "SELECT p.video_key, sum(s.count)::bigint FROM staging_deltas s "
+    "JOIN posts p ON p.id = s.post_id WHERE s.metric = %s AND p.video_key IS NOT NULL "
+    'GROUP BY p.video_key ORDER BY p.video_key COLLATE "C" '
+    "ON CONFLICT (media_key) DO UPDATE SET views = v.views + excluded.views"
+)
+
+
+def _newer(current: int, known: int) -> SchemaError:
+    return SchemaError(
+        f"database schema version {current} is newer than this engagement-api knows "
+        f"({known}); upgrade engagement-api"
+    )
+
+
+class PostgresStore(PostgresCatalog, PostgresCredentials):
+    """Catalog, counters and credentials in one PostgreSQL database."""
+
+    backend = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._db = PgPool(parse_url(url))
+        self._partitions = Partitions(self._db)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def ping(self) -> None:
+        self._db.read(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    # -- schema ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _version(conn: Connection) -> int:
+        row = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+        if not row or not row[0]:
+            return 0
+        row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0) if row else 0
+
+    def schema_version(self) -> int:
+        return self._db.read(self._version)
+
+    def migrate(self) -> list[int]:
+        def work(conn: Connection) -> list[int]:
+            current = self._version(conn)
+            known = latest_version(self.backend)
+            if current > known:
+                raise _newer(current, known)
+            if current == 0:
+                conn.execute(
+                    "CREATE TABLE schema_migrations (version integer PRIMARY KEY, "
+                    "name text NOT NULL, applied_at bigint NOT NULL)"
+                )
+            applied = []
+            for migration in migrations_for(self.backend):
+                if migration.version <= current:
+                    continue
+                conn.execute(migration.sql.encode())  # the whole file, in this transaction
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES "
+                    "(%s, %s, extract(epoch FROM now())::bigint)",
+                    (migration.version, migration.name),
+                )
+                applied.append(migration.version)
+            return applied
+
+        applied = self._db.transact(work, lock=MIGRATION_LOCK)
+        self._partitions.forget()
+        return applied
+
+    def check_schema(self) -> None:
+        current = self.schema_version()
+        known = latest_version(self.backend)
+        if current > known:
+            raise _newer(current, known)
+        if current < known:
+            raise SchemaError(
+                f"database schema version {current} is older than {known}; "
+                "run `engagement-api migrate`"
+            )
+
+    # -- counters ----------------------------------------------------------------------------
+
+    def get_batch(self, key: str) -> BatchRecord | None:
+        row = self._db.read(
+            lambda conn: conn.execute(
+                "SELECT key, checksum, events, size, applied_at FROM batches WHERE key = %s",
+                (key,),
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        return BatchRecord(row[0], row[1], row[2], row[3], dt(row[4]))
+
+    def apply_batch(
+        self, key: str, checksum: str, events: int, size: int, deltas: Deltas, now: datetime
+    ) -> bool:
+        rows = [
+            (to_signed(post_id), metric, hour, count)
+            for (post_id, metric, hour), count in deltas.items()
+            if count
+        ]
+        ledger = (key, checksum, events, size, ts(now))
+        for attempt in range(3):
+            self._partitions.ensure({row[2] for row in rows})
+            try:
+                return self._db.transact(lambda conn: self._apply(conn, ledger, rows))
+            except psycopg.errors.CheckViolation as exc:
+                # "no partition of relation counts_hourly found for row": a partition we
+                # knew of was dropped by a concurrent prune. Find out again and retry.
+                self._partitions.forget()
+                if attempt == 2:
+                    raise StoreError(f"cannot apply batch {key!r}: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _apply(
+        conn: Connection,
+        ledger: tuple[str, str, int, int, int],
+        rows: list[tuple[int, int, int, int]],
+    ) -> bool:
+        # The ledger row first: a concurrent batch with the same key waits here for this
+        # transaction, then finds the key taken.
+        inserted = conn.execute(
+            "INSERT INTO batches (key, checksum, events, size, applied_at) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING RETURNING 1",
+            ledger,
+        ).fetchone()
+        if inserted is None:
+            found = conn.execute(
+                "SELECT checksum FROM batches WHERE key = %s", (ledger[0],)
+            ).fetchone()
+            if found is not None and found[0] != ledger[1]:
+                raise IdempotencyConflict(
+                    f"Idempotency-Key {ledger[0]!r} was already used for a different batch"
+                )
+            return False
+        if not rows:
+            return True
+        conn.execute(_STAGE)
+        with conn.cursor() as cur, cur.copy(_COPY) as copy:
+            copy.set_types(_COPY_TYPES)
+            for row in rows:
+                copy.write_row(row)
+        video = VIDEO_VIEWS.code
+        conn.execute(_LOCK_VIDEO_POSTS, (video,))
+        conn.execute(_UPSERT_HOURLY)
+        conn.execute(_UPSERT_TOTAL)
+        conn.execute(_UPSERT_VIDEO, (video,))
+        return True
+
+    def hourly(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int], start_hour: int, end_hour: int
+    ) -> list[tuple[int, int, int, int]]:
+        if not post_ids or not metric_codes:
+            return []
+        params = (signed(post_ids), sorted(set(metric_codes)), start_hour, end_hour)
+        rows = self._db.read(
+            lambda conn: conn.execute(
+                "SELECT post_id, metric, hour, count FROM counts_hourly "
+                "WHERE post_id = ANY(%b::bigint[]) AND metric = ANY(%b::integer[]) "
+                "AND hour >= %s AND hour < %s AND count <> 0",
+                params,
+            ).fetchall()
+        )
+        return [(from_signed(pid), metric, hour, count) for pid, metric, hour, count in rows]
+
+    def totals(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int]
+    ) -> dict[tuple[int, int], int]:
+        if not post_ids or not metric_codes:
+            return {}
+        params = (signed(post_ids), sorted(set(metric_codes)))
+        rows = self._db.read(
+            lambda conn: conn.execute(
+                "SELECT post_id, metric, count FROM counts_total "
+                "WHERE post_id = ANY(%b::bigint[]) AND metric = ANY(%b::integer[])",
+                params,
+            ).fetchall()
+        )
+        return {(from_signed(pid), metric): count for pid, metric, count in rows}
+
+    def video_totals(self, post_ids: Sequence[int]) -> dict[int, int]:
+        wanted = signed(post_ids)
+        if not wanted:
+            return {}
+        rows = self._db.read(
+            lambda conn: conn.execute(
+                "SELECT p.id, v.views FROM posts p JOIN video_totals v "
+                "ON v.media_key = p.video_key WHERE p.id = ANY(%b::bigint[])",
+                (wanted,),
+            ).fetchall()
+        )
+        return {from_signed(pid): views for pid, views in rows}
+
+    def prune_hourly(self, before_hour: int) -> int:
+        return self._partitions.prune(before_hour)

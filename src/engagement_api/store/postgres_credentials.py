@@ -1,0 +1,154 @@
+"""Apps, access tokens, ingest keys and OAuth nonces on PostgreSQL (mixed into PostgresStore).
+
+The same statements and results as :mod:`engagement_api.store.sqlite_credentials`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from engagement_api.contract.ids import from_signed, to_signed
+from engagement_api.store.postgres_pool import Connection, PgPool
+from engagement_api.store.protocols import AccessToken, App
+from engagement_api.store.sqlite_credentials import NONCE_RETENTION
+
+_GET_APP = (
+    "SELECT consumer_key, name, consumer_secret, enabled, rate_limit, created_at FROM apps "
+    "WHERE consumer_key = %s"
+)
+_APP_BY_BEARER = (
+    "SELECT consumer_key, name, consumer_secret, enabled, rate_limit, created_at FROM apps "
+    "WHERE bearer_hash = %s"
+)
+# Text compared byte by byte (COLLATE "C"), as SQLite does, so both list in the same order.
+_LIST_APPS = (
+    "SELECT consumer_key, name, consumer_secret, enabled, rate_limit, created_at FROM apps "
+    'ORDER BY created_at, consumer_key COLLATE "C"'
+)
+
+
+def _app(row: tuple[Any, ...]) -> App:
+    return App(
+        row[0], row[1], row[2], bool(row[3]), int(row[4]), datetime.fromtimestamp(row[5], UTC)
+    )
+
+
+def _one(conn: Connection, query: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    return conn.execute(query, params).fetchone()
+
+
+class PostgresCredentials:
+    """Needs ``_db`` (a :class:`PgPool`) from the class it is mixed into."""
+
+    _db: PgPool
+
+    def create_app(
+        self,
+        consumer_key: str,
+        name: str,
+        consumer_secret: str,
+        bearer_hash: str,
+        rate_limit: int,
+        now: datetime,
+    ) -> App:
+        params = (
+            consumer_key,
+            name,
+            consumer_secret,
+            bearer_hash,
+            rate_limit,
+            int(now.timestamp()),
+        )
+        self._db.transact(
+            lambda conn: conn.execute(
+                "INSERT INTO apps (consumer_key, name, consumer_secret, bearer_hash, enabled, "
+                "rate_limit, created_at) VALUES (%s, %s, %s, %s, true, %s, %s)",
+                params,
+            )
+        )
+        return App(consumer_key, name, consumer_secret, True, rate_limit, now)
+
+    def get_app(self, consumer_key: str) -> App | None:
+        row = self._db.read(lambda conn: _one(conn, _GET_APP, (consumer_key,)))
+        return _app(row) if row else None
+
+    def app_by_bearer(self, bearer_hash: str) -> App | None:
+        row = self._db.read(lambda conn: _one(conn, _APP_BY_BEARER, (bearer_hash,)))
+        return _app(row) if row else None
+
+    def list_apps(self) -> list[App]:
+        rows = self._db.read(lambda conn: conn.execute(_LIST_APPS).fetchall())
+        return [_app(r) for r in rows]
+
+    def _update(self, query: str, params: tuple[Any, ...]) -> bool:
+        return self._db.transact(lambda conn: conn.execute(query, params).rowcount == 1)
+
+    def set_app_enabled(self, consumer_key: str, enabled: bool) -> bool:
+        return self._update(
+            "UPDATE apps SET enabled = %s WHERE consumer_key = %s", (enabled, consumer_key)
+        )
+
+    def set_rate_limit(self, consumer_key: str, rate_limit: int) -> bool:
+        return self._update(
+            "UPDATE apps SET rate_limit = %s WHERE consumer_key = %s", (rate_limit, consumer_key)
+        )
+
+    def create_token(
+        self, token: str, secret: str, consumer_key: str, user_id: int, now: datetime
+    ) -> AccessToken:
+        params = (token, secret, consumer_key, to_signed(user_id), int(now.timestamp()))
+        self._db.transact(
+            lambda conn: conn.execute(
+                "INSERT INTO access_tokens (token, secret, consumer_key, user_id, revoked, "
+                "created_at) VALUES (%s, %s, %s, %s, false, %s)",
+                params,
+            )
+        )
+        return AccessToken(token, secret, consumer_key, user_id, False, now)
+
+    def get_token(self, token: str) -> AccessToken | None:
+        query = (
+            "SELECT token, secret, consumer_key, user_id, revoked, created_at "
+            "FROM access_tokens WHERE token = %s"
+        )
+        row = self._db.read(lambda conn: _one(conn, query, (token,)))
+        if row is None:
+            return None
+        return AccessToken(
+            row[0],
+            row[1],
+            row[2],
+            from_signed(row[3]),
+            bool(row[4]),
+            datetime.fromtimestamp(row[5], UTC),
+        )
+
+    def revoke_token(self, token: str) -> bool:
+        return self._update("UPDATE access_tokens SET revoked = true WHERE token = %s", (token,))
+
+    def create_ingest_key(self, key_hash: str, now: datetime) -> None:
+        self._db.transact(
+            lambda conn: conn.execute(
+                "INSERT INTO ingest_keys (key_hash, created_at) VALUES (%s, %s)",
+                (key_hash, int(now.timestamp())),
+            )
+        )
+
+    def has_ingest_key(self, key_hash: str) -> bool:
+        query = "SELECT 1 FROM ingest_keys WHERE key_hash = %s"
+        return self._db.read(lambda conn: _one(conn, query, (key_hash,))) is not None
+
+    def use_nonce(self, consumer_key: str, nonce: str, timestamp: int, now: datetime) -> bool:
+        horizon = int(now.timestamp()) - NONCE_RETENTION
+
+        def work(conn: Connection) -> bool:
+            conn.execute("DELETE FROM oauth_nonces WHERE ts < %s", (horizon,))
+            cur = conn.execute(
+                "INSERT INTO oauth_nonces (consumer_key, nonce, ts) VALUES (%s, %s, %s) "
+                "ON CONFLICT (consumer_key, nonce) DO NOTHING",
+                (consumer_key, nonce, timestamp),
+            )
+            return cur.rowcount == 1
+
+        return self._db.transact(work)

@@ -1,0 +1,238 @@
+"""Crash safety: a success answer means committed, a crash leaves nothing half-applied, and
+resending every batch under its key counts each batch exactly once (spec ingest.md).
+
+Two ways to crash: SIGKILL of the `serve` process group while a thread sends event batches over
+HTTP, and SIGKILL of `engagement-api load events` on a large file, once while it validates and
+once while its write transaction is in the middle of the database's write-ahead log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.model import TOTALS_METRICS, Counts, Event, hours_between, parse_z, tree
+from tests.e2e.data import (
+    Client,
+    Credentials,
+    World,
+    expected_totals,
+    make_events,
+    make_world,
+    ndjson,
+    write_ndjson,
+)
+from tests.e2e.server import ServerProcess, kill_group, run_cli_json, start_cli
+
+pytestmark = pytest.mark.slow
+
+PUBLIC = ["favorites", "quote_tweets", "replies", "retweets", "video_views"]
+WINDOWED = ["engagements", "favorites", "impressions", "media_views", "replies",
+            "url_clicks", "video_views"]
+
+
+@dataclass
+class Prepared:
+    where: Path
+    url: str
+    world: World
+    creds: Credentials
+    ingest_key: str
+
+    def server(self, name: str) -> ServerProcess:
+        return ServerProcess(self.url, self.where / f"{name}.log")
+
+
+@pytest.fixture
+def prepared(tmp_path: Path) -> Prepared:
+    """A migrated SQLite file with 5 users and 40 Posts, an app, a token and an ingest key."""
+    url = f"sqlite:///{tmp_path / 'engagement.db'}"
+    world = make_world(random.Random(7), datetime.now(UTC), users=5, posts=40, owner_posts=25)
+    run_cli_json("migrate", database_url=url)
+    users = write_ndjson(tmp_path / "users.ndjson", world.users)
+    tweets = write_ndjson(tmp_path / "tweets.ndjson", [p.record() for p in world.posts])
+    run_cli_json("load", "users", str(users), database_url=url)
+    run_cli_json("load", "tweets", str(tweets), database_url=url)
+    app = run_cli_json("apps", "create", "crash app", database_url=url)
+    token = run_cli_json("tokens", "create", "--app", app["consumer_key"],
+                         "--user", str(world.owner), database_url=url)
+    ingest_key = run_cli_json("ingest-keys", "create", database_url=url)["ingest_key"]
+    creds = Credentials(app["consumer_key"], app["consumer_secret"], app["bearer_token"],
+                        token["access_token"], token["access_token_secret"])
+    return Prepared(tmp_path, url, world, creds, ingest_key)
+
+
+def assert_counts_exact(prepared: Prepared, server: ServerProcess, events: list[Event]) -> None:
+    """/totals and /historical answer exactly the sums of ``events``, each counted once."""
+    world = prepared.world
+    counts = Counts(events)
+    client = Client(server.base_url, prepared.creds)
+    try:
+        every = [p.id for p in world.posts]
+        data = client.ok("totals", {
+            "tweet_ids": [str(i) for i in every], "engagement_types": PUBLIC,
+            "groupings": {"perTweet": {"group_by": ["tweet.id", "engagement.type"]}},
+        }, auth="bearer")
+        assert data["perTweet"] == expected_totals(world, counts, every, PUBLIC)
+        owned = world.owned(world.owner)
+        assert len(owned) <= 25
+        data = client.ok("totals", {
+            "tweet_ids": [str(i) for i in owned], "engagement_types": list(TOTALS_METRICS),
+            "groupings": {"perTweet": {"group_by": ["tweet.id", "engagement.type"]}},
+        })
+        assert data["perTweet"] == expected_totals(world, counts, owned, TOTALS_METRICS)
+        groupings = {
+            "perTweet": ["tweet.id", "engagement.type"],
+            "daily": ["tweet.id", "engagement.type", "engagement.day"],
+            "hour of day": ["engagement.type", "engagement.hour"],
+        }
+        data = client.ok("historical", {
+            "tweet_ids": [str(i) for i in owned], "engagement_types": WINDOWED,
+            "groupings": {k: {"group_by": v} for k, v in groupings.items()},
+        })
+        hours = hours_between(parse_z(data["start"]), parse_z(data["end"]))
+        for name, levels in groupings.items():
+            assert data[name] == tree(levels, owned, WINDOWED, hours,
+                                      counts.over(hours)), name
+    finally:
+        client.close()
+
+
+def integrity_ok(url: str) -> bool:
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        return bool(conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+
+# -- the server killed while batches arrive ----------------------------------------------------
+
+
+def test_server_killed_mid_ingest_loses_and_doubles_nothing(prepared: Prepared) -> None:
+    rng = random.Random(11)
+    events = make_events(rng, prepared.world, 24_000)
+    batches = [(f"batch-{i:03d}", events[i : i + 200]) for i in range(0, len(events), 200)]
+    bodies = {key: ndjson(e.record() for e in chunk) for key, chunk in batches}
+    headers = {"Authorization": f"Bearer {prepared.ingest_key}",
+               "Content-Type": "application/x-ndjson"}
+
+    acked: list[str] = []
+    unexpected: list[str] = []
+    progress = threading.Condition()
+    server = prepared.server("first")
+    server.start()
+
+    def send_all() -> None:
+        with httpx.Client(timeout=30.0) as client:
+            for key, _ in batches:
+                try:
+                    response = client.post(f"{server.base_url}/ingest/events",
+                                           content=bodies[key],
+                                           headers={**headers, "Idempotency-Key": key})
+                except httpx.TransportError:
+                    return  # the server is gone
+                if response.status_code != 200 or response.json()["duplicate"]:
+                    unexpected.append(f"{key}: {response.status_code} {response.text}")
+                    return
+                with progress:
+                    acked.append(key)
+                    progress.notify_all()
+
+    sender = threading.Thread(target=send_all, daemon=True)
+    sender.start()
+    with progress:
+        assert progress.wait_for(lambda: len(acked) >= 40 or not sender.is_alive(), timeout=120)
+    server.kill()  # SIGKILL, the whole process group
+    sender.join(timeout=60)
+    assert not unexpected, unexpected
+    assert 40 <= len(acked) < len(batches), "the kill should land mid-way"
+    acked_before_kill = set(acked)
+    assert integrity_ok(prepared.url)
+
+    with prepared.server("second") as again, httpx.Client(timeout=30.0) as client:
+        applied_now = 0
+        for key, chunk in batches:
+            response = client.post(f"{again.base_url}/ingest/events", content=bodies[key],
+                                   headers={**headers, "Idempotency-Key": key})
+            assert response.status_code == 200, response.text
+            answer = response.json()
+            assert answer["accepted"] == len(chunk)
+            if key in acked_before_kill:  # durable before acknowledged
+                assert answer["duplicate"] is True, key
+            applied_now += not answer["duplicate"]
+        # at most the one batch in flight at the kill was committed without an answer
+        assert len(batches) - len(acked_before_kill) - applied_now in (0, 1)
+        assert_counts_exact(prepared, again, events)
+
+
+# -- `load events` killed -------------------------------------------------------------------
+
+
+def _wal_state(wal: Path) -> tuple[int, int] | None:
+    try:
+        st = wal.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+@pytest.fixture
+def big_file(prepared: Prepared) -> Iterator[tuple[Path, list[Event]]]:
+    events = make_events(random.Random(13), prepared.world, 150_000)
+    path = write_ndjson(prepared.where / "events.ndjson", [e.record() for e in events])
+    yield path, events
+
+
+def test_load_killed_mid_way_and_rerun_counts_once(
+    prepared: Prepared, big_file: tuple[Path, list[Event]]
+) -> None:
+    path, events = big_file
+    url = prepared.url
+    wal = prepared.where / "engagement.db-wal"
+    args = ("load", "events", str(path), "--json")
+    log = prepared.where / "load.log"
+    killed_mid_way = 0
+
+    # 1. early, while it reads and validates the file
+    proc = start_cli(*args, database_url=url, log_path=log)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=0.3)
+    code = kill_group(proc)
+    assert code in (0, -signal.SIGKILL), log.read_text()
+    killed_mid_way += code == -signal.SIGKILL
+
+    # 2. in the middle of the write transaction: as soon as the log starts to grow
+    for _ in range(3):
+        before = _wal_state(wal)
+        proc = start_cli(*args, database_url=url, log_path=log)
+        while proc.poll() is None:
+            state = _wal_state(wal)
+            if state is not None and state[0] > 0 and state != before:
+                break
+            time.sleep(0.001)
+        code = kill_group(proc)
+        if code == -signal.SIGKILL:
+            killed_mid_way += 1
+            break
+        assert code == 0, log.read_text()
+    assert killed_mid_way >= 1, "a kill should land while the load runs"
+    assert integrity_ok(url)
+
+    # 3. rerun to completion, then once more: the file's content hash is its key
+    first = run_cli_json(*args, database_url=url)
+    assert first["accepted"] == len(events)
+    second = run_cli_json(*args, database_url=url)
+    assert second == {**first, "duplicate": True}
+
+    with prepared.server("after-load") as server:
+        assert_counts_exact(prepared, server, events)
