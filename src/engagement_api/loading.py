@@ -84,6 +84,11 @@ def _pieces(data: bytes, fmt: Format) -> list[tuple[bytes, int, int]]:
     return pieces
 
 
+def _not_empty(data: bytes) -> None:
+    if not data.strip():
+        raise BadRequest("Request body is empty: send NDJSON, a JSON array or CSV")
+
+
 class Loader:
     """Validates and applies users, Posts and event batches against one store."""
 
@@ -92,12 +97,14 @@ class Loader:
         self.clock = clock
 
     def load_users(self, data: bytes, fmt: Format) -> int:
+        _not_empty(data)
         batch = Batch(data, fmt, Kind.USERS)
         existing = self.store.users_by_handle(referenced_handles(batch))
         users = validate_users(batch, existing)
         return self.store.upsert_users(users)
 
     def load_tweets(self, data: bytes, fmt: Format) -> int:
+        _not_empty(data)
         batch = Batch(data, fmt, Kind.TWEETS)
         authors = set(self.store.get_users(referenced_author_ids(batch)))
         existing = self.store.get_posts(referenced_ids(batch, "id"))
@@ -112,6 +119,7 @@ class Loader:
         progress: Progress | None = None,
     ) -> EventsResult:
         """Apply an event batch exactly once. ``key`` defaults to the content hash."""
+        _not_empty(data)
         checksum = checksum_of(data)
         key = check_idempotency_key(key if key is not None else "sha256:" + checksum)
         previous = self.store.get_batch(key)

@@ -358,6 +358,16 @@ def test_events_need_an_idempotency_key(
     assert ok.status_code == 200
 
 
+@pytest.mark.parametrize("kind", ["users", "tweets", "events"])
+@pytest.mark.parametrize("content", [b"", b"\n \n"], ids=["empty", "blank"])
+def test_an_empty_batch_is_refused(api: Api, kind: str, content: bytes) -> None:
+    response = api.ingest(kind, content, key="empty-1")
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": ["Request body is empty: send NDJSON, a JSON array or CSV"]
+    }
+
+
 def test_users_and_tweets_need_no_idempotency_key(api: Api) -> None:
     assert api.ingest("users", [{"id": "3001", "handle": "zed"}]).json() == {"accepted": 1}
 

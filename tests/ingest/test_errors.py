@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from engagement_api.contract.errors import BadRequest
-from engagement_api.ingest.errors import MAX_REPORTED_LINES, MISSING, BatchRejected, LineError
+from engagement_api.ingest.errors import (
+    MAX_REPORTED_LINES,
+    MISSING,
+    BatchRejected,
+    LineError,
+    render_errors,
+)
 
 
 @pytest.mark.parametrize(
@@ -58,19 +64,27 @@ def test_rejection_is_a_bad_request_listing_lines_in_order() -> None:
     assert rejected.bad_lines == 2
 
 
-def test_rejection_caps_the_lines_it_renders() -> None:
+def test_rejection_lists_every_bad_line() -> None:
     errors = [LineError(n, "count", 0, "must not be zero") for n in range(1, 1203)]
-    errors.append(LineError(1, "type", "x", "bad"))  # a second problem of a shown line
+    errors.append(LineError(1, "type", "x", "bad"))  # a second problem of the same line
     rejected = BatchRejected(errors)
     assert len(rejected.errors) == 1203
-    assert len(rejected.messages) == MAX_REPORTED_LINES + 2
-    assert rejected.messages[-1] == "... and 202 more bad lines"
-    assert rejected.messages[-2] == f"line {MAX_REPORTED_LINES}: count 0: must not be zero"
+    assert len(rejected.messages) == 1203
+    assert rejected.messages[-1] == "line 1202: count 0: must not be zero"
+
+
+def test_a_capped_listing_summarises_the_rest() -> None:
+    errors = [LineError(n, "count", 0, "must not be zero") for n in range(1, 1203)]
+    errors.append(LineError(1, "type", "x", "bad"))  # a second problem of a shown line
+    messages = render_errors(errors, MAX_REPORTED_LINES)
+    assert len(messages) == MAX_REPORTED_LINES + 2
+    assert messages[-1] == "... and 202 more bad lines"
+    assert messages[-2] == f"line {MAX_REPORTED_LINES}: count 0: must not be zero"
 
 
 def test_one_more_bad_line_is_singular() -> None:
     errors = [LineError(n, None, MISSING, "bad") for n in range(1, MAX_REPORTED_LINES + 2)]
-    assert BatchRejected(errors).messages[-1] == "... and 1 more bad line"
+    assert render_errors(errors, MAX_REPORTED_LINES)[-1] == "... and 1 more bad line"
 
 
 def test_rejection_needs_an_error() -> None:

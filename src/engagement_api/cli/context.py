@@ -21,6 +21,9 @@ from engagement_api.store.protocols import Store, StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: A terminal gets at most this many error lines (HTTP answers list every one).
+MAX_PRINTED_ERRORS = 1000
+
 
 @dataclass
 class CliContext:
@@ -102,8 +105,11 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ApiError as exc:
-            for message in exc.messages:
+            shown = exc.messages[:MAX_PRINTED_ERRORS]
+            for message in shown:
                 click.echo(f"error: {message}", err=True)
+            if len(exc.messages) > len(shown):
+                click.echo(f"error: ... and {len(exc.messages) - len(shown)} more", err=True)
             sys.exit(1)
         except (StoreError, SettingsError, ValueError) as exc:
             click.echo(f"error: {exc}", err=True)

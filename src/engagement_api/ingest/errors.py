@@ -11,9 +11,10 @@ Rendering of one :class:`LineError` (decisions where the spec shows only one exa
   lacks a column) and is rendered without the ``line N:`` prefix.
 
 :class:`BatchRejected` is a :class:`~engagement_api.contract.errors.BadRequest` (400) whose
-``messages`` are the rendered errors in line order. All problems of a line are listed; when more
-than :data:`MAX_REPORTED_LINES` lines are bad, only the first ones are rendered, followed by
-``... and N more bad lines``. ``errors`` keeps every :class:`LineError`.
+``messages`` are the rendered errors in line order: every problem of every bad line (the
+ingest contract: the producer must be able to fix all of them at once). :func:`render_errors`
+can cap a listing for a terminal: beyond :data:`MAX_REPORTED_LINES` lines it adds one
+``... and N more bad lines``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Final
 
 from engagement_api.contract.errors import BadRequest
 
-#: How many bad lines a rejection renders before summarising the rest.
+#: How many bad lines a capped listing (:func:`render_errors` with a limit) shows.
 MAX_REPORTED_LINES: Final = 1000
 
 #: Longest rendering of a value in a message.
@@ -85,14 +86,14 @@ class LineError:
         return self.render()
 
 
-def render_errors(errors: Sequence[LineError], limit: int = MAX_REPORTED_LINES) -> list[str]:
-    """Rendered messages in line order; beyond ``limit`` bad lines, one summary line."""
+def render_errors(errors: Sequence[LineError], limit: int | None = None) -> list[str]:
+    """Rendered messages in line order; beyond ``limit`` bad lines (if any), one summary line."""
     ordered = sorted(errors, key=lambda error: error.line)
     messages: list[str] = []
     shown: set[int] = set()
     hidden: set[int] = set()
     for error in ordered:
-        if error.line in shown or len(shown) < limit:
+        if error.line in shown or limit is None or len(shown) < limit:
             shown.add(error.line)
             messages.append(error.render())
         else:
