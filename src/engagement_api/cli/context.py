@@ -27,7 +27,7 @@ MAX_PRINTED_ERRORS = 1000
 
 @dataclass
 class CliContext:
-    database_url: str | None
+    database_url: str | None = None
     json_output: bool = False
     _settings: Settings | None = field(default=None, repr=False)
 

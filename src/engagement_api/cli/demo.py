@@ -29,6 +29,7 @@ DEMO_URL = "sqlite:///demo-data/demo.db"
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3650))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@database_option  # accepted like everywhere (not used: generate touches no database)
 @json_option
 @pass_ctx
 @friendly_errors

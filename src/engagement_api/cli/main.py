@@ -27,6 +27,7 @@ cli.add_command(demo.generate)
 cli.add_command(load.load)
 cli.add_command(server.migrate)
 cli.add_command(server.serve)
+cli.add_command(server.prune)
 
 
 def main() -> None:

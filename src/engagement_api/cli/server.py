@@ -14,6 +14,13 @@ from engagement_api.cli.context import (
     json_option,
     pass_ctx,
 )
+from engagement_api.contract.times import (
+    TimeFormatError,
+    floor_hour,
+    format_timestamp,
+    hour_index,
+    parse_timestamp,
+)
 from engagement_api.settings import ENV_PREFIX
 
 
@@ -62,3 +69,29 @@ def run_server(ctx: CliContext, host: str, port: int, workers: int, log_level: s
 def serve(ctx: CliContext, host: str, port: int, workers: int, log_level: str) -> None:
     """Serve the API (the schema must be current: run `migrate` first)."""
     run_server(ctx, host, port, workers, log_level)
+
+
+@click.command()
+@click.option(
+    "--before",
+    "before",
+    required=True,
+    metavar="DATE",
+    help="Drop hourly counts of hours before this date or date-time (UTC).",
+)
+@database_option
+@json_option
+@pass_ctx
+@friendly_errors
+def prune(ctx: CliContext, before: str) -> None:
+    """Drop old hourly counts (lifetime totals stay, so /totals is unchanged)."""
+    try:
+        cut = floor_hour(parse_timestamp(before))
+    except TimeFormatError as exc:
+        raise click.BadParameter(f"{before!r} {exc}", param_hint="--before") from None
+    with ctx.store() as store:
+        removed = store.prune_hourly(hour_index(cut))
+    ctx.emit(
+        {"before": format_timestamp(cut), "deleted_rows": removed},
+        f"deleted {removed} hourly rows before {format_timestamp(cut)}",
+    )
