@@ -1,8 +1,6 @@
 """Fixtures for the HTTP-level tests: the real app served by uvicorn on a thread.
 
-The HTTP layer does not depend on the store backend, so these tests run on SQLite only, except
-those marked ``every_backend`` (counts, exactly-once, atomic batches), which run once per backend
-of ``tests.conftest.BACKENDS``.
+Every test runs once per backend of ``tests.conftest.BACKENDS`` (SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -24,16 +22,9 @@ MAX_BODY_BYTES = 16 * 1024
 MAX_INGEST_BYTES = 256 * 1024
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "every_backend: run this HTTP-level test on every store backend"
-    )
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "store" in metafunc.fixturenames:
-        every = metafunc.definition.get_closest_marker("every_backend") is not None
-        metafunc.parametrize("store", BACKENDS if every else ["sqlite"], indirect=True)
+        metafunc.parametrize("store", BACKENDS, indirect=True)
 
 
 @pytest.fixture

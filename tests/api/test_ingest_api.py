@@ -72,7 +72,6 @@ GOOD = [
 # -- formats -----------------------------------------------------------------------------------
 
 
-@pytest.mark.every_backend
 @pytest.mark.parametrize("fmt", ["ndjson", "json"])
 def test_events_are_counted_once_acknowledged(api: Api, fmt: str) -> None:
     response = api.ingest("events", [e.record() for e in GOOD], key="batch-1", fmt=fmt)
@@ -224,7 +223,6 @@ BATCHES = [
 ]
 
 
-@pytest.mark.every_backend
 @pytest.mark.parametrize(
     ("kind", "content", "content_type", "errors"),
     [case[1:] for case in BATCHES],
@@ -245,7 +243,6 @@ def test_a_batch_with_bad_lines_is_refused_whole(
         api.load("tweets", [{"id": "7", "author_id": str(ALICE), "created_at": "2026-11-02"}])
 
 
-@pytest.mark.every_backend
 def test_a_refused_batch_does_not_use_up_its_key(api: Api) -> None:
     """The producer fixes the batch and resends it under the same key."""
     fixed = b"\n".join(
@@ -266,7 +263,6 @@ def test_a_refused_batch_does_not_use_up_its_key(api: Api) -> None:
 # -- exactly once ------------------------------------------------------------------------------
 
 
-@pytest.mark.every_backend
 def test_replay_with_the_same_key_is_acknowledged_and_not_counted(api: Api) -> None:
     records = [e.record() for e in GOOD]
     first = api.ingest("events", records, key="once")
@@ -285,7 +281,6 @@ def test_replay_with_the_same_key_is_acknowledged_and_not_counted(api: Api) -> N
     assert snapshot(api)[0] == {"perTweet": expected_totals(GOOD + GOOD)}
 
 
-@pytest.mark.every_backend
 @pytest.mark.parametrize(
     "change",
     ["another event", "same events as a JSON array", "one more byte"],
@@ -308,7 +303,6 @@ def test_same_key_with_another_body_is_a_conflict(api: Api, change: str) -> None
     assert snapshot(api) == after
 
 
-@pytest.mark.every_backend
 def test_concurrent_senders_of_one_batch_apply_it_once(api: Api) -> None:
     """Eight clients race to deliver the same batch under one key, and eight more deliver
     eight other batches: each batch is counted once."""
@@ -425,7 +419,6 @@ def _padded_events(size: int) -> bytes:
     return raw + b"\n" * (size - len(raw))
 
 
-@pytest.mark.every_backend
 def test_ingest_body_limit(make_api: Callable[..., Api]) -> None:
     limit = 2048
     api = make_api(max_ingest_bytes=limit)

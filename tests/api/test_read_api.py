@@ -511,7 +511,6 @@ TOTALS_EVENTS = [
 ]
 
 
-@pytest.mark.every_backend
 def test_totals_counts_what_was_ingested(api: Api) -> None:
     api.send_events(TOTALS_EVENTS)
     data = api.read_ok(
@@ -624,7 +623,6 @@ HR28_METRICS = ["video_views", "impressions", "favorites", "engagements", "media
                 "url_clicks", "user_follows"]
 
 
-@pytest.mark.every_backend
 def test_28hr_has_29_hourly_buckets_matching_the_events(api: Api) -> None:
     api.send_events(HR28_EVENTS)
     data = api.read_ok(
@@ -688,7 +686,6 @@ def test_28hr_window_moves_with_the_clock(api: Api) -> None:
     assert later["g"]["favorites"] == {f"{h:02d}": "0" for h in range(24)}
 
 
-@pytest.mark.every_backend
 def test_28hr_partial_results(api: Api) -> None:
     """Unavailable Posts (even another user's) are listed, never a 403; video views of a Post
     over 1800 days are "0" and listed."""
@@ -741,7 +738,6 @@ HISTORICAL_METRICS = ["impressions", "engagements", "favorites", "detail_expands
                       "hashtag_clicks", "video_views", "media_views"]
 
 
-@pytest.mark.every_backend
 def test_historical_with_start_and_end(api: Api) -> None:
     api.send_events(HISTORICAL_EVENTS)
     groupings = {
@@ -871,7 +867,6 @@ def test_historical_lookback_is_an_operator_setting(make_api: Callable[..., Api]
     ]
 
 
-@pytest.mark.every_backend
 def test_historical_counts_by_when_it_happened_and_without_the_90_day_rule(api: Api) -> None:
     api.send_events([
         Event(OLD, "impressions", at(25, 10), 10),
@@ -899,7 +894,6 @@ def test_historical_counts_by_when_it_happened_and_without_the_90_day_rule(api: 
 # -- partial results on /totals -----------------------------------------------------------
 
 
-@pytest.mark.every_backend
 def test_totals_partial_results(api: Api) -> None:
     api.send_events([
         Event(OLD, "impressions", at(26, 10), 10),
@@ -957,7 +951,6 @@ def test_totals_90_day_limit_follows_the_clock(api: Api) -> None:
     }
 
 
-@pytest.mark.every_backend
 def test_request_leniency_over_http(api: Api) -> None:
     """Integer IDs, whitespace, leading zeros and duplicates; the alias is echoed as asked."""
     api.send_events([Event(BIG, "favorites", at(26, 1), 2), Event(RECENT, "favorites", at(26, 1))])
@@ -1038,7 +1031,6 @@ def event_batches(draw: st.DrawFn) -> tuple[list[tuple[int, str, int, int]], int
     return rows, back, span
 
 
-@pytest.mark.every_backend
 @settings(
     max_examples=15,
     deadline=None,
@@ -1112,7 +1104,6 @@ def test_video_views_only_on_posts_with_video_at_ingest(api: Api) -> None:
     assert data["perTweet"] == {str(GIF): {"media_views": "3", "video_views": "0"}}
 
 
-@pytest.mark.every_backend
 def test_deleted_after_ingest_becomes_unavailable_but_keeps_its_counts(api: Api) -> None:
     api.send_events(
         [Event(PHOTO, "favorites", at(26, 1), 2), Event(RECENT, "favorites", at(26, 1))]
