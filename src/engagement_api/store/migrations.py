@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from engagement_api.store.protocols import SchemaError
+
 _NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 
 
@@ -31,3 +33,24 @@ def migrations_for(backend: str) -> list[Migration]:
 def latest_version(backend: str) -> int:
     known = migrations_for(backend)
     return known[-1].version if known else 0
+
+
+def refuse_newer(current: int, backend: str) -> None:
+    """Raise SchemaError when the database was migrated by a newer engagement-api."""
+    known = latest_version(backend)
+    if current > known:
+        raise SchemaError(
+            f"database schema version {current} is newer than this engagement-api knows "
+            f"({known}); upgrade engagement-api"
+        )
+
+
+def require_current(current: int, backend: str) -> None:
+    """Raise SchemaError unless the database's schema is exactly the one this code knows."""
+    refuse_newer(current, backend)
+    known = latest_version(backend)
+    if current < known:
+        raise SchemaError(
+            f"database schema version {current} is older than {known}; "
+            "run `engagement-api migrate`"
+        )

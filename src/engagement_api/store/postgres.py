@@ -22,7 +22,7 @@ import psycopg
 
 from engagement_api.contract.ids import from_signed, to_signed
 from engagement_api.contract.metrics import VIDEO_VIEWS
-from engagement_api.store.migrations import latest_version, migrations_for
+from engagement_api.store.migrations import migrations_for, refuse_newer, require_current
 from engagement_api.store.postgres_catalog import PostgresCatalog, dt, signed, ts
 from engagement_api.store.postgres_credentials import PostgresCredentials
 from engagement_api.store.postgres_partitions import Partitions
@@ -31,7 +31,6 @@ from engagement_api.store.protocols import (
     BatchRecord,
     Deltas,
     IdempotencyConflict,
-    SchemaError,
     StoreError,
 )
 
@@ -71,13 +70,6 @@ _UPSERT_VIDEO = (
 )
 
 
-def _newer(current: int, known: int) -> SchemaError:
-    return SchemaError(
-        f"database schema version {current} is newer than this engagement-api knows "
-        f"({known}); upgrade engagement-api"
-    )
-
-
 class PostgresStore(PostgresCatalog, PostgresCredentials):
     """Catalog, counters and credentials in one PostgreSQL database."""
 
@@ -110,9 +102,7 @@ class PostgresStore(PostgresCatalog, PostgresCredentials):
     def migrate(self) -> list[int]:
         def work(conn: Connection) -> list[int]:
             current = self._version(conn)
-            known = latest_version(self.backend)
-            if current > known:
-                raise _newer(current, known)
+            refuse_newer(current, self.backend)
             if current == 0:
                 conn.execute(
                     "CREATE TABLE schema_migrations (version integer PRIMARY KEY, "
@@ -136,15 +126,7 @@ class PostgresStore(PostgresCatalog, PostgresCredentials):
         return applied
 
     def check_schema(self) -> None:
-        current = self.schema_version()
-        known = latest_version(self.backend)
-        if current > known:
-            raise _newer(current, known)
-        if current < known:
-            raise SchemaError(
-                f"database schema version {current} is older than {known}; "
-                "run `engagement-api migrate`"
-            )
+        require_current(self.schema_version(), self.backend)
 
     # -- counters ----------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from engagement_api.contract.ids import from_signed, to_signed
 from engagement_api.contract.metrics import VIDEO_VIEWS
-from engagement_api.store.migrations import latest_version, migrations_for
+from engagement_api.store.migrations import migrations_for, refuse_newer, require_current
 from engagement_api.store.protocols import (
     BatchRecord,
     Deltas,
@@ -26,7 +26,6 @@ from engagement_api.store.protocols import (
     MediaItem,
     Post,
     PostRecord,
-    SchemaError,
     StoreError,
     StoreUnavailable,
     User,
@@ -148,12 +147,7 @@ class SqliteStore(SqliteCredentials):
         applied = []
         with self._write() as conn:
             current = self._version(conn)
-            known = latest_version(self.backend)
-            if current > known:
-                raise SchemaError(
-                    f"database schema version {current} is newer than this engagement-api "
-                    f"knows ({known}); upgrade engagement-api"
-                )
+            refuse_newer(current, self.backend)
             for migration in migrations_for(self.backend):
                 if migration.version <= current:
                     continue
@@ -168,18 +162,7 @@ class SqliteStore(SqliteCredentials):
         return applied
 
     def check_schema(self) -> None:
-        current = self.schema_version()
-        known = latest_version(self.backend)
-        if current > known:
-            raise SchemaError(
-                f"database schema version {current} is newer than this engagement-api knows "
-                f"({known}); upgrade engagement-api"
-            )
-        if current < known:
-            raise SchemaError(
-                f"database schema version {current} is older than {known}; "
-                "run `engagement-api migrate`"
-            )
+        require_current(self.schema_version(), self.backend)
 
     # -- catalog -----------------------------------------------------------------------------
 
