@@ -24,10 +24,11 @@ from pathlib import PurePath
 
 import msgspec
 
+from engagement_api.contract.body import json_kind
 from engagement_api.ingest.csvrows import decode_csv
 from engagement_api.ingest.errors import MISSING, LineError
 from engagement_api.ingest.records import Decoded, Format, Kind, Record
-from engagement_api.ingest.text import is_blank, json_kind, strip_bom, utf8_error, utf8_problem
+from engagement_api.ingest.text import is_blank, strip_bom, utf8_error, utf8_problem
 
 _CONTENT_TYPES: dict[str, Format] = {
     "application/x-ndjson": Format.NDJSON,

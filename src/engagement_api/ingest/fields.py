@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from engagement_api.contract.body import json_kind
 from engagement_api.contract.ids import IdError, parse_id
 from engagement_api.contract.times import TimeFormatError, parse_timestamp
 from engagement_api.ingest.errors import MISSING, LineError
-from engagement_api.ingest.text import json_kind
 
 
 class LineReader:

@@ -32,20 +32,3 @@ def utf8_error(number: int, data: bytes, problem: UnicodeDecodeError) -> LineErr
     where = f"column {problem.start + 1}" if number else f"offset {problem.start}"
     bad = data[problem.start : problem.start + 1].hex()
     return LineError(number, None, MISSING, f"not valid UTF-8 (byte 0x{bad} at {where})")
-
-
-def json_kind(value: object) -> str:
-    """How a JSON value is called in messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
