@@ -1,0 +1,158 @@
+"""The printed table and the machine description."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kib / 2**20:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "memory": memory,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+    }
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.0f} ev/s"
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.2f} ms"
+
+
+def _x(value: float) -> str:
+    return f"{value:,.2f}x"
+
+
+def table(figures: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
+    out = Table(
+        title=f"engagement-api benchmark: {info['events']:,} events",
+        caption="ratio: ours relative to the baseline of its row, same run; higher is better",
+    )
+    out.add_column("figure")
+    out.add_column("ours", justify="right")
+    out.add_column("baseline", justify="right")
+    out.add_column("ratio", justify="right")
+    out.add_column("target (information)")
+    ingest = figures.get("file_ingest")
+    if ingest:
+        verdict = "PASS" if ingest["target_met"] else "MISS"
+        out.add_row(
+            "file ingest (Loader.load_events)",
+            _rate(ingest["ours_events_per_s"]),
+            _rate(ingest["baseline_events_per_s"]) + " raw_events",
+            _x(ingest["ratio"]),
+            f"≥ {ingest['target_events_per_s']:,} ev/s: {verdict}",
+        )
+    for name, label in (("totals", "/totals 250 Posts"), ("historical", "/historical 25x28 d")):
+        read = figures.get(name)
+        if not read:
+            continue
+        target = ""
+        if name == "totals":
+            verdict = "PASS" if read["target_met"] else "MISS"
+            scale = "" if info["events"] >= read["target_events"] else " (set for 10M events)"
+            target = f"≥ {read['target_speedup']:.0f}x at p50: {verdict}{scale}"
+        for q in ("p50", "p99"):
+            out.add_row(
+                f"{label} {q}",
+                _ms(read["ours"][f"{q}_ms"]),
+                _ms(read["baseline"][f"{q}_ms"]) + " GROUP BY",
+                _x(read[f"speedup_{q}"]),
+                target if q == "p50" else "",
+            )
+    http = figures.get("http_ingest")
+    if http:
+        out.add_row(
+            f"HTTP ingest ({http['batch_events']:,}-event batches)",
+            _rate(http["http_events_per_s"]),
+            _rate(http["in_process_events_per_s"]) + " in-process",
+            _x(http["ratio"]),
+            "",
+        )
+    for name, label in (("http_totals", "HTTP /totals"), ("http_historical", "HTTP /historical")):
+        http_read = figures.get(name)
+        if not http_read:
+            continue
+        for q in ("p50", "p99"):
+            out.add_row(
+                f"{label} {q}",
+                _ms(http_read["http"][f"{q}_ms"]),
+                _ms(http_read["in_process"][f"{q}_ms"]) + " in-process",
+                _x(http_read[f"ratio_{q}"]),
+                "",
+            )
+    return out
+
+
+def print_report(
+    console: Console, figures: dict[str, dict[str, Any]], info: dict[str, Any]
+) -> None:
+    host = info["machine"]
+    load = info["load_average"]
+    console.print(
+        f"run: {info['started']}, now (fixed clock) = {info['now']}; 1-min load average "
+        f"{load['start'][0]:.2f} at start, {load['end'][0]:.2f} at end"
+    )
+    console.print(
+        f"machine: {host['cores']} cores, {host['memory']}, {host['cpu']}; "
+        f"Python {host['python']}, SQLite {host['sqlite']}"
+    )
+    rows = info.get("rows", {})
+    console.print(
+        f"data: {info['users']} users, {info['posts']:,} Posts, {info['events']:,} events in "
+        f"{info['files']} NDJSON files ({info['ndjson_mib']:,} MiB, synthesised in "
+        f"{info['synthesis_seconds']} s)"
+    )
+    if rows:
+        console.print(
+            f"store after file ingest: {rows['counts_hourly']:,} hourly rows, "
+            f"{rows['counts_total']:,} total rows, {rows['raw_events']:,} raw_events rows; "
+            f"file {info['db_mib']:,} MiB"
+        )
+    ingest = figures.get("file_ingest")
+    if ingest:
+        console.print(
+            f"file ingest: ours {ingest['ours_seconds']:.1f} s; baseline "
+            f"{ingest['baseline_insert_seconds']:.1f} s inserts + "
+            f"{ingest['baseline_index_seconds']:.1f} s index"
+        )
+    runs = [figures[n]["ours"]["runs"] for n in ("totals", "historical") if n in figures]
+    if runs:
+        console.print(
+            f"reads: {runs[0]} runs each, ours and baseline interleaved; answers verified equal"
+        )
+    healthz = info.get("healthz")
+    if healthz:
+        read = figures.get("http_historical") or figures.get("http_totals") or {}
+        console.print(
+            f"HTTP: uvicorn, {info['workers']} worker(s), loopback, keep-alive, OAuth 1.0a user "
+            f"context, Content-Encoding {read.get('content_encoding')}; GET /healthz round trip "
+            f"p50 {healthz['p50_ms']:.2f} ms"
+        )
+    console.print(table(figures, info))
