@@ -108,9 +108,10 @@ class PgPool:
             min_size=settings.pool_min,
             max_size=settings.pool_max,
             timeout=settings.pool_timeout,
-            # After an outage, give up a reconnection attempt soon: the next request starts a
-            # new one at once instead of waiting for a long exponential backoff.
-            reconnect_timeout=max(settings.pool_timeout, 5.0),
+            # After an outage, give up a background reconnection soon (its back-off sleeps 1 s,
+            # 2 s, 4 s...): the next request then starts a new attempt at once, so service
+            # resumes within about pool_timeout of the database coming back.
+            reconnect_timeout=max(settings.pool_timeout, 1.0),
             configure=self._configure,
             check=ConnectionPool.check_connection,
             name=name,
