@@ -27,7 +27,7 @@ from engagement_api.ingest import (
     validate_posts,
     validate_users,
 )
-from engagement_api.store.protocols import IdempotencyConflict, Store
+from engagement_api.store.protocols import IdempotencyConflict, Post, Store
 
 #: Large NDJSON/CSV event files are validated in pieces of about this size (for progress);
 #: they are still applied as one batch, in one transaction.
@@ -145,18 +145,28 @@ class Loader:
     def _validate(
         self, data: bytes, fmt: Format, progress: Progress | None
     ) -> tuple[int, dict[tuple[int, int, int], int]]:
+        """Validate and fold the whole batch. With ``progress``, large files go in pieces (each
+        reported when done); their deltas are summed, and every bad line of every piece is
+        listed with its line number in the whole file."""
         now = self.clock.now()
+        if progress is None:
+            batch = Batch(data, fmt, Kind.EVENTS)
+            folded = validate_events(batch, self.store.get_posts(referenced_post_ids(batch)), now)
+            return folded.events, folded.deltas
         events = 0
         deltas: dict[tuple[int, int, int], int] = {}
         errors: list[LineError] = []
+        posts: dict[int, Post] = {}
         for piece, lines_before, covered in _pieces(data, fmt):
             batch = Batch(piece, fmt, Kind.EVENTS)
-            posts = self.store.get_posts(referenced_post_ids(batch))
+            wanted = referenced_post_ids(batch)
+            posts.update(self.store.get_posts(wanted - posts.keys()))
             try:
                 folded = validate_events(batch, posts, now)
             except BatchRejected as exc:
                 errors.extend(
-                    replace(e, line=e.line + lines_before) if e.line > 0 else e for e in exc.errors
+                    replace(e, line=e.line + lines_before) if e.line > 0 else e
+                    for e in exc.errors
                 )
             else:
                 events += folded.events
@@ -165,8 +175,7 @@ class Loader:
                 else:
                     for k, v in folded.deltas.items():
                         deltas[k] = deltas.get(k, 0) + v
-            if progress:
-                progress(covered)
+            progress(covered)
         if errors:
             raise BatchRejected(errors)
         return events, {k: v for k, v in deltas.items() if v}

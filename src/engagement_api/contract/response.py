@@ -112,7 +112,9 @@ def _time_axis(window: Window | None, levels: tuple[str, ...]) -> tuple[list[sli
     """How to reduce an hourly vector for these time levels (None: keep every hour), and the
     layout of the time levels in their order. Hours are hours since the epoch, which began at
     midnight UTC: ``hour // 24`` is the day, ``hour % 24`` the hour of day."""
-    if window is None or not levels:
+    if window is None:
+        return None, 0  # a lifetime total is already one value
+    if not levels:
         return _ALL, 0
     start, end = window.start_hour, window.end_hour
     days = range(start // 24, (end - 1) // 24 + 1)

@@ -33,6 +33,7 @@ from engagement_api.store.protocols import (
 from engagement_api.store.sqlite_credentials import SqliteCredentials
 
 _CHUNK = 500  # IDs per IN (...) list, well under SQLite's variable limit
+WRITER_CACHE_KIB = 256 * 1024  # the writer connection's page cache (an upper bound)
 
 
 def _ts(moment: datetime) -> int:
@@ -79,6 +80,8 @@ class SqliteStore(SqliteCredentials):
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._writer = self._connect()
+        # A large page cache for the writer: batches upsert many rows of a big table.
+        self._writer.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
 
     # -- connections -------------------------------------------------------------------------
 
@@ -324,6 +327,9 @@ class SqliteStore(SqliteCredentials):
                         f"Idempotency-Key {key!r} was already used for a different batch"
                     )
                 return False
+            # Rows in key order: the upsert then walks the table's B-tree once, in order
+            # (several times faster on a large table than in hash order).
+            hourly.sort()
             conn.executemany(
                 "INSERT INTO counts_hourly (post_id, metric, hour, count) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (post_id, metric, hour) DO UPDATE SET count = count + excluded.count",
@@ -332,7 +338,7 @@ class SqliteStore(SqliteCredentials):
             conn.executemany(
                 "INSERT INTO counts_total (post_id, metric, count) VALUES (?, ?, ?) "
                 "ON CONFLICT (post_id, metric) DO UPDATE SET count = count + excluded.count",
-                [(pid, metric, count) for (pid, metric), count in totals.items()],
+                sorted((pid, metric, count) for (pid, metric), count in totals.items()),
             )
             if video_by_post:
                 by_key: dict[str, int] = defaultdict(int)

@@ -31,7 +31,6 @@ CREATE TABLE counts_hourly (
     count   INTEGER NOT NULL,
     PRIMARY KEY (post_id, metric, hour)
 ) WITHOUT ROWID;
-CREATE INDEX counts_hourly_hour ON counts_hourly (hour);
 
 CREATE TABLE counts_total (
     post_id INTEGER NOT NULL,
