@@ -22,7 +22,10 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         store.check_schema()
     app = Starlette(
         routes=[*engagement.routes, *ingest.routes, *health.routes],
-        middleware=[Middleware(GZipMiddleware, minimum_size=0, compresslevel=6), Middleware(CatchAllMiddleware)],
+        middleware=[
+            Middleware(GZipMiddleware, minimum_size=0, compresslevel=6),
+            Middleware(CatchAllMiddleware),
+        ],
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
     app.router.redirect_slashes = False  # /totals/ is an unknown path (404), not a redirect
