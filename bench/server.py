@@ -3,7 +3,11 @@ clock of the benchmark, in its own process (so it does not share the client's GI
 
     python -m bench.server DATABASE_URL NOW PORT [WORKERS]
 
-Every worker builds the same app from the environment (``uvicorn --factory``).
+As ``engagement-api serve`` does it, the database URL reaches every worker through the
+environment (``ENGAGEMENT_API_DATABASE_URL``, read by ``Settings.from_env``), each worker builds
+the same app (``uvicorn --factory``), and connections get TCP_NODELAY (the app's
+``NoDelayHTTPProtocol``; without it, with several workers, small responses wait for the client's
+delayed ACK). Only the clock differs: the benchmark's fixed ``now`` (``BENCH_NOW``).
 """
 
 from __future__ import annotations
@@ -21,17 +25,16 @@ from starlette.applications import Starlette
 
 from engagement_api.api import create_app
 from engagement_api.clock import ManualClock
-from engagement_api.settings import Settings
+from engagement_api.settings import ENV_PREFIX, Settings
 
-_URL = "BENCH_DATABASE_URL"
+_URL = ENV_PREFIX + "DATABASE_URL"
 _NOW = "BENCH_NOW"
 
 
 def app() -> Starlette:
     """The app factory each uvicorn worker calls."""
     now = datetime.fromisoformat(os.environ[_NOW])
-    settings = Settings(database_url=os.environ[_URL], clock=ManualClock(now))
-    return create_app(settings)
+    return create_app(Settings.from_env(clock=ManualClock(now)))
 
 
 def main(argv: list[str]) -> None:
@@ -47,6 +50,7 @@ def main(argv: list[str]) -> None:
         workers=workers,
         log_level="warning",
         access_log=False,
+        http="engagement_api.api.protocol:NoDelayHTTPProtocol",
         server_header=False,
     )
 

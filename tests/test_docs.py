@@ -40,7 +40,9 @@ def test_readme_has_the_two_commands_and_ci_runs_the_test_one() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-@pytest.mark.parametrize("page", ["contract.md", "ingest.md", "cli.md", "operations.md"])
+@pytest.mark.parametrize(
+    "page", ["contract.md", "ingest.md", "cli.md", "operations.md", "client.md"]
+)
 def test_readme_links_every_docs_page(page: str) -> None:
     assert f"docs/{page}" in (ROOT / "README.md").read_text()
     assert (ROOT / "docs" / page).is_file()

@@ -35,6 +35,8 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     #: Largest request body on the ingest endpoints, in bytes (413 above).
     max_ingest_bytes: int = 64 * 1024 * 1024
+    #: Most lines (records) in one ingest batch over HTTP (413 above).
+    max_ingest_lines: int = 1_000_000
     #: Requests per app, endpoint and minute for apps created without --rate-limit.
     default_rate_limit: int = 600
     #: The clock every time rule reads ("now"); not an environment setting.
@@ -46,6 +48,7 @@ class Settings:
             "historical_lookback_days",
             "max_body_bytes",
             "max_ingest_bytes",
+            "max_ingest_lines",
             "default_rate_limit",
         ):
             if getattr(self, name) <= 0:

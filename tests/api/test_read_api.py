@@ -368,10 +368,6 @@ def test_body_hash_is_checked_over_http(api: Api) -> None:
     assert response.json() == {"errors": [NOT_AUTHENTICATED + "Invalid signature"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spec §8 rate limiting is issue 5 (not implemented yet); this test is its contract",
-)
 def test_rate_limit_per_app_endpoint_and_minute(api: Api) -> None:
     assert api.store.set_rate_limit(api.app.consumer_key, 2)
     reset = str(int((NOW + timedelta(minutes=1)).timestamp()))  # NOW is 12:30:00 sharp

@@ -34,8 +34,8 @@ EVENTS = '{"tweet_id": "100", "type": "favorites", "at": "2026-01-02T10:00:00Z",
 
 
 def test_migrate_reports_the_schema_version(db: str) -> None:
-    assert ok_json(db, "migrate") == {"schema_version": 1, "applied": [1]}
-    assert ok_json(db, "migrate") == {"schema_version": 1, "applied": []}
+    assert ok_json(db, "migrate") == {"schema_version": 2, "applied": [1, 2]}
+    assert ok_json(db, "migrate") == {"schema_version": 2, "applied": []}
 
 
 def test_apps_tokens_and_ingest_keys_have_the_documented_keys(db: str) -> None:

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
 
-from engagement_api.api import engagement, health, ingest
-from engagement_api.api.responses import EXCEPTION_HANDLERS, CatchAllMiddleware
+from engagement_api.api import engagement, health, ingest, metrics, openapi, usage
+from engagement_api.api.logging import AccessLogMiddleware, LoggingAuthenticator
+from engagement_api.api.metrics import Metrics, MetricsMiddleware, route_template
+from engagement_api.api.responses import (
+    EXCEPTION_HANDLERS,
+    CatchAllMiddleware,
+    handle_store_unavailable,
+)
 from engagement_api.api.state import AppState
 from engagement_api.settings import Settings
 from engagement_api.store.base import open_store
-from engagement_api.store.protocols import Store
+from engagement_api.store.protocols import Store, StoreUnavailable
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
@@ -20,14 +30,36 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     if store is None:
         store = open_store(settings.database_url)
         store.check_schema()
+    counters = Metrics()
+
+    async def store_unavailable(request: Request, exc: Exception) -> Response:
+        counters.store_errors.labels(route_template(request.scope)).inc()
+        return await handle_store_unavailable(request, exc)
+
     app = Starlette(
-        routes=[*engagement.routes, *ingest.routes, *health.routes],
+        routes=[
+            *engagement.routes,
+            *ingest.routes,
+            *health.routes,
+            *usage.routes,
+            *metrics.routes,
+            *openapi.routes,
+        ],
         middleware=[
+            # outermost first: the log line and the metrics see the final status (500 included)
+            Middleware(AccessLogMiddleware),
+            Middleware(MetricsMiddleware, metrics=counters),
             Middleware(GZipMiddleware, minimum_size=0, compresslevel=6),
             Middleware(CatchAllMiddleware),
         ],
-        exception_handlers=dict(EXCEPTION_HANDLERS),
+        exception_handlers={**EXCEPTION_HANDLERS, StoreUnavailable: store_unavailable},
     )
     app.router.redirect_slashes = False  # /totals/ is an unknown path (404), not a redirect
-    app.state.engagement = AppState.build(settings, store)
+    state = AppState.build(settings, store)
+    authenticator = LoggingAuthenticator(
+        store, settings.clock, timestamp_window=settings.timestamp_window
+    )
+    app.state.engagement = replace(state, authenticator=authenticator)
+    app.state.metrics = counters
+    app.state.openapi = openapi.document(settings)
     return app

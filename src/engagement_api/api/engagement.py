@@ -1,4 +1,10 @@
-"""The three read endpoints: POST /insights/engagement/{totals,28hr,historical}."""
+"""The three read endpoints: POST /insights/engagement/{totals,28hr,historical}.
+
+Order of the checks (spec §7): authentication (401, 403 app not enabled), then the request is
+counted against the app's per-minute limit (429), then size (413), body (400), policy (403) and
+availability (400). Every answer after authentication carries the ``x-per-minute-*`` headers;
+a 200 under user context records the user's usage for the month.
+"""
 
 from __future__ import annotations
 
@@ -10,28 +16,38 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from engagement_api.api.body import Body, read_body
-from engagement_api.api.responses import json_response
+from engagement_api.api.responses import error_response, json_response
 from engagement_api.api.state import AppState, state_of
+from engagement_api.contract.errors import ApiError, RateLimited
 from engagement_api.contract.metrics import Endpoint
 
 PREFIX = "/insights/engagement"
 
 
-def _answer(state: AppState, endpoint: Endpoint, request: Request, body: Body) -> object:
+def _answer(state: AppState, endpoint: Endpoint, request: Request, body: Body) -> Response:
     """Runs in a worker thread: every step here may touch the store."""
     identity = state.authenticator.authenticate(
         request.method, str(request.url), request.headers, None if body.too_large else body.data
     )
-    parsed = state.reader.parse(endpoint, body.check())
-    return state.reader.answer(parsed, identity.user_id)
+    now = state.settings.clock.now()
+    limit = state.meter.count(identity.app, endpoint, now)
+    headers = limit.headers()
+    try:
+        if limit.exceeded:
+            raise RateLimited()
+        parsed = state.reader.parse(endpoint, body.check())
+        answer = state.reader.answer(parsed, identity.user_id)
+    except ApiError as exc:
+        return error_response(exc, headers)
+    state.meter.record_usage(identity, parsed.post_ids, now)
+    return json_response(answer, headers=headers)
 
 
 def _route(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     async def handle(request: Request) -> Response:
         state = state_of(request)
         body = await read_body(request, state.settings.max_body_bytes)
-        answer = await run_in_threadpool(_answer, state, endpoint, request, body)
-        return json_response(answer)
+        return await run_in_threadpool(_answer, state, endpoint, request, body)
 
     handle.__name__ = f"engagement_{endpoint.name.lower()}"
     return handle

@@ -2,10 +2,13 @@
 
 Authenticated with an ingest key (``Authorization: Bearer <ingest key>``), never with API
 credentials. Bodies are NDJSON (``application/x-ndjson``) or a JSON array
-(``application/json``); CSV (``text/csv``) is accepted too.
+(``application/json``); CSV (``text/csv``) is accepted too. Limits, checked after
+authentication: ``max_ingest_bytes`` (413) and ``max_ingest_lines`` (413).
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -13,52 +16,84 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from engagement_api.api.body import Body, read_body
+from engagement_api.api.metrics import Metrics, metrics_of
 from engagement_api.api.responses import json_response
 from engagement_api.api.state import AppState, state_of
-from engagement_api.ingest import Format, detect_format
+from engagement_api.contract.errors import Conflict, PayloadTooLarge
+from engagement_api.ingest import BatchRejected, Format, detect_format
+from engagement_api.loading import check_batch_lines
 
 
-def _format(request: Request, data: bytes) -> Format:
-    return detect_format(request.headers.get("content-type"), None, data)
+def _checked(state: AppState, request: Request, body: Body) -> tuple[bytes, Format]:
+    """Authenticate, then the limits: bytes (413), lines (413)."""
+    state.authenticator.authenticate_ingest(request.headers)
+    data = body.check()
+    fmt = detect_format(request.headers.get("content-type"), None, data)
+    check_batch_lines(data, fmt, state.settings.max_ingest_lines)
+    return data, fmt
 
 
 def _users(state: AppState, request: Request, body: Body) -> dict[str, object]:
-    state.authenticator.authenticate_ingest(request.headers)
-    data = body.check()
-    return {"accepted": state.loader.load_users(data, _format(request, data))}
+    data, fmt = _checked(state, request, body)
+    return {"accepted": state.loader.load_users(data, fmt)}
 
 
 def _tweets(state: AppState, request: Request, body: Body) -> dict[str, object]:
-    state.authenticator.authenticate_ingest(request.headers)
-    data = body.check()
-    return {"accepted": state.loader.load_tweets(data, _format(request, data))}
+    data, fmt = _checked(state, request, body)
+    return {"accepted": state.loader.load_tweets(data, fmt)}
 
 
 def _events(state: AppState, request: Request, body: Body) -> dict[str, object]:
-    state.authenticator.authenticate_ingest(request.headers)
-    data = body.check()
-    result = state.loader.load_events(
-        data, _format(request, data), request.headers.get("idempotency-key", "")
-    )
+    data, fmt = _checked(state, request, body)
+    result = state.loader.load_events(data, fmt, request.headers.get("idempotency-key", ""))
     return {"accepted": result.accepted, "duplicate": result.duplicate}
 
 
-async def ingest_users(request: Request) -> Response:
-    state = state_of(request)
-    body = await read_body(request, state.settings.max_ingest_bytes)
-    return json_response(await run_in_threadpool(_users, state, request, body))
+Handler = Callable[[AppState, Request, Body], dict[str, object]]
 
 
-async def ingest_tweets(request: Request) -> Response:
-    state = state_of(request)
-    body = await read_body(request, state.settings.max_ingest_bytes)
-    return json_response(await run_in_threadpool(_tweets, state, request, body))
+def _counted(kind: str, handler: Handler, metrics: Metrics) -> Handler:
+    """``handler`` with its outcome counted: batches, accepted records, rejected lines."""
+
+    def run(state: AppState, request: Request, body: Body) -> dict[str, object]:
+        try:
+            answer = handler(state, request, body)
+        except BatchRejected as exc:
+            metrics.ingest_batches.labels(kind, "rejected").inc()
+            metrics.ingest_rejected_lines.labels(kind).inc(exc.bad_lines)
+            raise
+        except Conflict:
+            metrics.ingest_batches.labels(kind, "conflict").inc()
+            raise
+        except PayloadTooLarge:
+            metrics.ingest_batches.labels(kind, "too_large").inc()
+            raise
+        if answer.get("duplicate") is True:
+            metrics.ingest_batches.labels(kind, "duplicate").inc()
+        else:
+            metrics.ingest_batches.labels(kind, "applied").inc()
+            accepted = answer["accepted"]
+            assert isinstance(accepted, int)
+            metrics.ingest_records.labels(kind).inc(accepted)
+        return answer
+
+    return run
 
 
-async def ingest_events(request: Request) -> Response:
-    state = state_of(request)
-    body = await read_body(request, state.settings.max_ingest_bytes)
-    return json_response(await run_in_threadpool(_events, state, request, body))
+def _endpoint(kind: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def handle(request: Request) -> Response:
+        state = state_of(request)
+        body = await read_body(request, state.settings.max_ingest_bytes)
+        counted = _counted(kind, handler, metrics_of(request))
+        return json_response(await run_in_threadpool(counted, state, request, body))
+
+    handle.__name__ = f"ingest_{kind}"
+    return handle
+
+
+ingest_users = _endpoint("users", _users)
+ingest_tweets = _endpoint("tweets", _tweets)
+ingest_events = _endpoint("events", _events)
 
 
 routes = [

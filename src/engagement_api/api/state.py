@@ -1,4 +1,4 @@
-"""What the routes share: settings, store, authenticator, reader, loader."""
+"""What the routes share: settings, store, authenticator, reader, loader, meter."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from starlette.requests import Request
 
 from engagement_api.auth import Authenticator
 from engagement_api.loading import Loader
+from engagement_api.metering import Meter
 from engagement_api.reading import EngagementReader
 from engagement_api.settings import Settings
 from engagement_api.store.protocols import Store
@@ -20,6 +21,7 @@ class AppState:
     authenticator: Authenticator
     reader: EngagementReader
     loader: Loader
+    meter: Meter
 
     @classmethod
     def build(cls, settings: Settings, store: Store) -> AppState:
@@ -31,6 +33,7 @@ class AppState:
             ),
             reader=EngagementReader(store, settings),
             loader=Loader(store, settings.clock),
+            meter=Meter(store),
         )
 
 

@@ -101,6 +101,24 @@ def apps_enable(ctx: CliContext, consumer_key: str) -> None:
     _set_enabled(ctx, consumer_key, True)
 
 
+@apps.command("set-rate-limit")
+@click.argument("consumer_key")
+@click.argument("rate_limit", type=int)
+@database_option
+@json_option
+@pass_ctx
+@friendly_errors
+def apps_set_rate_limit(ctx: CliContext, consumer_key: str, rate_limit: int) -> None:
+    """Set an app's limit: requests per endpoint and minute (takes effect at once)."""
+    if rate_limit <= 0:
+        raise admin.AdminError("rate limit must be a positive integer")
+    with ctx.store() as store:
+        if not store.set_rate_limit(consumer_key, rate_limit):
+            raise admin.AdminError(f"no app with consumer key {consumer_key!r}")
+    data = {"consumer_key": consumer_key, "rate_limit": rate_limit}
+    ctx.emit(data, f"{consumer_key}: {rate_limit} requests per endpoint and minute")
+
+
 @click.group()
 def tokens() -> None:
     """OAuth 1.0a access tokens: an app acting for one user."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from engagement_api import __version__
-from engagement_api.cli import admin, demo, load, server
+from engagement_api.cli import admin, demo, load, query, server, usage
 from engagement_api.cli.context import CliContext, database_option, json_option
 
 
@@ -28,6 +28,8 @@ cli.add_command(load.load)
 cli.add_command(server.migrate)
 cli.add_command(server.serve)
 cli.add_command(server.prune)
+cli.add_command(usage.usage)
+cli.add_command(query.query)
 
 
 def main() -> None:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from typing import Any
 
 import click
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
+from engagement_api.api.logging import access_log_config
+from engagement_api.api.metrics import MULTIPROC_ENV
 from engagement_api.cli.context import (
     CliContext,
     database_option,
@@ -40,22 +46,47 @@ def migrate(ctx: CliContext) -> None:
     )
 
 
+def log_config(log_level: str) -> dict[str, Any]:
+    """uvicorn's logging configuration plus the JSON access log (one line per request on
+    standard output). uvicorn's own access log is off: it would log query strings."""
+    config: dict[str, Any] = {
+        key: dict(value) if isinstance(value, dict) else value
+        for key, value in LOGGING_CONFIG.items()
+    }
+    for section, entries in access_log_config(log_level).items():
+        config[section] = {**config.get(section, {}), **entries}
+    return config
+
+
 def run_server(ctx: CliContext, host: str, port: int, workers: int, log_level: str) -> None:
-    """Check the schema, then serve with uvicorn (settings reach workers via the environment)."""
+    """Check the schema, then serve with uvicorn (settings reach workers via the environment).
+
+    With several workers, Prometheus metrics are kept in a fresh multi-process directory (unless
+    ``PROMETHEUS_MULTIPROC_DIR`` is set), so ``/metrics`` sums every worker."""
     with ctx.store(migrate=False):
         pass  # refuses to start on a missing, older or newer schema
     os.environ[ENV_PREFIX + "DATABASE_URL"] = ctx.settings.database_url
-    uvicorn.run(
-        "engagement_api.api.asgi:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        proxy_headers=True,
-        http="engagement_api.api.protocol:NoDelayHTTPProtocol",
-        server_header=False,
-    )
+    made_dir = None
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        made_dir = tempfile.mkdtemp(prefix="engagement-api-metrics-")
+        os.environ[MULTIPROC_ENV] = made_dir
+    try:
+        uvicorn.run(
+            "engagement_api.api.asgi:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            log_config=log_config(log_level),
+            access_log=False,
+            proxy_headers=True,
+            http="engagement_api.api.protocol:NoDelayHTTPProtocol",
+            server_header=False,
+        )
+    finally:
+        if made_dir is not None:
+            shutil.rmtree(made_dir, ignore_errors=True)
 
 
 @click.command()

@@ -26,6 +26,8 @@ def parse_id(value: object) -> int:
             raise IdError("must not be empty")
         if not text.isascii() or not text.isdigit():
             raise IdError("must be a string of decimal digits")
+        if len(text.lstrip("0")) > len(str(U64_MAX)):  # (and int() refuses > 4300 digits)
+            raise IdError("exceeds the largest 64-bit unsigned value")
         number = int(text)
     elif isinstance(value, float):
         raise IdError("must be a string of digits or an integer, not a float")

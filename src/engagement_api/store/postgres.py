@@ -25,6 +25,7 @@ from engagement_api.contract.metrics import VIDEO_VIEWS
 from engagement_api.store.migrations import migrations_for, refuse_newer, require_current
 from engagement_api.store.postgres_catalog import PostgresCatalog, dt, signed, ts
 from engagement_api.store.postgres_credentials import PostgresCredentials
+from engagement_api.store.postgres_metering import PostgresMetering
 from engagement_api.store.postgres_partitions import Partitions
 from engagement_api.store.postgres_pool import Connection, PgPool, parse_url
 from engagement_api.store.protocols import (
@@ -70,7 +71,7 @@ _UPSERT_VIDEO = (
 )
 
 
-class PostgresStore(PostgresCatalog, PostgresCredentials):
+class PostgresStore(PostgresCatalog, PostgresCredentials, PostgresMetering):
     """Catalog, counters and credentials in one PostgreSQL database."""
 
     backend = "postgresql"

@@ -207,7 +207,28 @@ class CredentialStore(Protocol):
         ...
 
 
-class Store(CatalogStore, CounterStore, CredentialStore, Protocol):
+class MeteringStore(Protocol):
+    """Rate-limit counts per (app, endpoint, minute) and usage per (app, month, user)."""
+
+    def count_request(self, consumer_key: str, endpoint: str, minute: int) -> int:
+        """Count one request atomically, across processes; the count of this minute with it.
+
+        The first request of a minute drops this (app, endpoint)'s rows older than the minute
+        before (kept: a request read "now" just before the minute turned may count late).
+        """
+        ...
+
+    def record_usage(self, consumer_key: str, month: str, user_id: int) -> bool:
+        """Remember that the app acted for the user in the month (``YYYY-MM``); idempotent.
+        True when the user was new for that app and month."""
+        ...
+
+    def usage(self, consumer_key: str, month: str) -> int:
+        """Distinct users recorded for the app in the month."""
+        ...
+
+
+class Store(CatalogStore, CounterStore, CredentialStore, MeteringStore, Protocol):
     """Everything one backend provides."""
 
     url: str

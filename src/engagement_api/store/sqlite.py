@@ -31,6 +31,7 @@ from engagement_api.store.protocols import (
     User,
 )
 from engagement_api.store.sqlite_credentials import SqliteCredentials
+from engagement_api.store.sqlite_metering import SqliteMetering
 
 _CHUNK = 500  # IDs per IN (...) list, well under SQLite's variable limit
 WRITER_CACHE_KIB = 256 * 1024  # the writer connection's page cache (an upper bound)
@@ -63,7 +64,7 @@ def sqlite_path(url: str) -> str:
     return path
 
 
-class SqliteStore(SqliteCredentials):
+class SqliteStore(SqliteCredentials, SqliteMetering):
     """Catalog, counters and credentials in one SQLite file."""
 
     backend = "sqlite"

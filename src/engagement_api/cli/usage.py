@@ -1,0 +1,33 @@
+"""`usage`: how many distinct users an app acted for in a calendar month (spec §8)."""
+
+from __future__ import annotations
+
+import click
+
+from engagement_api import admin
+from engagement_api.cli.context import (
+    CliContext,
+    database_option,
+    friendly_errors,
+    json_option,
+    pass_ctx,
+)
+from engagement_api.contract.usage import month_of, parse_month
+
+
+@click.command("usage")
+@click.option("--app", "consumer_key", required=True, help="The app's consumer key.")
+@click.option("--month", default=None, metavar="YYYY-MM", help="UTC month (default: this one).")
+@database_option
+@json_option
+@pass_ctx
+@friendly_errors
+def usage(ctx: CliContext, consumer_key: str, month: str | None) -> None:
+    """Distinct users whose access token signed a 200 through APP asking for a Post they own."""
+    month = month_of(ctx.settings.clock.now()) if month is None else parse_month(month)
+    with ctx.store() as store:
+        if store.get_app(consumer_key) is None:
+            raise admin.AdminError(f"no app with consumer key {consumer_key!r}")
+        users = store.usage(consumer_key, month)
+    data = {"app": consumer_key, "month": month, "users": users}
+    ctx.emit(data, f"{consumer_key} {month}: {users} users")

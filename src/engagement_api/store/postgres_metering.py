@@ -1,0 +1,62 @@
+"""Rate-limit counts and usage on PostgreSQL (mixed into PostgresStore).
+
+The same statements and results as :mod:`engagement_api.store.sqlite_metering`. Concurrent
+``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` on one row are serialised by its row lock,
+so each request sees its own count, whichever server process it reached. The transaction does
+not wait for its WAL to be flushed (``synchronous_commit = off``): a count lost in a crash costs
+nothing worth an fsync per request.
+"""
+
+from __future__ import annotations
+
+from engagement_api.contract.ids import to_signed
+from engagement_api.store.postgres_pool import Connection, PgPool
+
+_COUNT = (
+    "INSERT INTO rate_counts AS r (consumer_key, endpoint, minute, count) "
+    "VALUES (%s, %s, %s, 1) "
+    "ON CONFLICT (consumer_key, endpoint, minute) DO UPDATE SET count = r.count + 1 "
+    "RETURNING count"
+)
+# Older than the minute before: a request that read "now" just before the minute turned may
+# still count in that one.
+_PRUNE = "DELETE FROM rate_counts WHERE consumer_key = %s AND endpoint = %s AND minute < %s - 1"
+_SEEN = "SELECT 1 FROM usage_users WHERE consumer_key = %s AND month = %s AND user_id = %s"
+_RECORD = (
+    "INSERT INTO usage_users (consumer_key, month, user_id) VALUES (%s, %s, %s) "
+    "ON CONFLICT (consumer_key, month, user_id) DO NOTHING"
+)
+
+
+class PostgresMetering:
+    """Needs ``_db`` (a :class:`PgPool`) from the class it is mixed into."""
+
+    _db: PgPool
+
+    def count_request(self, consumer_key: str, endpoint: str, minute: int) -> int:
+        params = (consumer_key, endpoint, minute)
+
+        def work(conn: Connection) -> int:
+            conn.execute("SET LOCAL synchronous_commit = off")
+            row = conn.execute(_COUNT, params).fetchone()
+            count = int(row[0]) if row else 0
+            if count == 1:
+                conn.execute(_PRUNE, params)
+            return count
+
+        return self._db.transact(work)
+
+    def record_usage(self, consumer_key: str, month: str, user_id: int) -> bool:
+        params = (consumer_key, month, to_signed(user_id))
+        if self._db.read(lambda conn: conn.execute(_SEEN, params).fetchone()) is not None:
+            return False
+        return self._db.transact(lambda conn: conn.execute(_RECORD, params).rowcount == 1)
+
+    def usage(self, consumer_key: str, month: str) -> int:
+        row = self._db.read(
+            lambda conn: conn.execute(
+                "SELECT count(*) FROM usage_users WHERE consumer_key = %s AND month = %s",
+                (consumer_key, month),
+            ).fetchone()
+        )
+        return int(row[0]) if row else 0

@@ -1,0 +1,71 @@
+"""Rate-limit counts and usage on SQLite (mixed into SqliteStore).
+
+A request is counted in the writer transaction (``BEGIN IMMEDIATE``: SQLite's write lock, so
+the count is one for every process sharing the file) with one upsert that returns the new
+count.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AbstractContextManager
+
+from engagement_api.contract.ids import to_signed
+
+_COUNT = (
+    "INSERT INTO rate_counts (consumer_key, endpoint, minute, count) VALUES (?, ?, ?, 1) "
+    "ON CONFLICT (consumer_key, endpoint, minute) DO UPDATE SET count = count + 1 "
+    "RETURNING count"
+)
+# Older than the minute before: a request that read "now" just before the minute turned may
+# still count in that one.
+_PRUNE = "DELETE FROM rate_counts WHERE consumer_key = ? AND endpoint = ? AND minute < ? - 1"
+
+
+class SqliteMetering:
+    """Needs ``_write()`` and ``_reader()`` from the class it is mixed into."""
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def _reader(self) -> sqlite3.Connection:
+        raise NotImplementedError
+
+    def count_request(self, consumer_key: str, endpoint: str, minute: int) -> int:
+        with self._write() as conn:
+            row = conn.execute(_COUNT, (consumer_key, endpoint, minute)).fetchone()
+            count = int(row[0])
+            if count == 1:
+                conn.execute(_PRUNE, (consumer_key, endpoint, minute))
+        return count
+
+    def record_usage(self, consumer_key: str, month: str, user_id: int) -> bool:
+        params = (consumer_key, month, to_signed(user_id))
+        seen = (
+            self._reader()
+            .execute(
+                "SELECT 1 FROM usage_users WHERE consumer_key = ? AND month = ? AND user_id = ?",
+                params,
+            )
+            .fetchone()
+        )
+        if seen is not None:  # the common case: no write at all
+            return False
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO usage_users (consumer_key, month, user_id) VALUES (?, ?, ?) "
+                "ON CONFLICT (consumer_key, month, user_id) DO NOTHING",
+                params,
+            )
+            return cur.rowcount == 1
+
+    def usage(self, consumer_key: str, month: str) -> int:
+        row = (
+            self._reader()
+            .execute(
+                "SELECT count(*) FROM usage_users WHERE consumer_key = ? AND month = ?",
+                (consumer_key, month),
+            )
+            .fetchone()
+        )
+        return int(row[0])
