@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 
 import orjson
 
 from engagement_api import admin
 from engagement_api.clock import Clock
 from engagement_api.contract.ids import parse_id
+from engagement_api.contract.times import format_timestamp
 from engagement_api.ingest import Format
 from engagement_api.ingest.generator import Synthetic, generate
 from engagement_api.loading import Loader
@@ -26,7 +28,7 @@ class DemoCredentials:
     user_id: int
     handle: str
     ingest_key: str
-    #: Posts of the demo user with the most events, most engaged first.
+    #: Posts of the demo user, most engaged in the last 28 hours first.
     own_posts: list[int]
     #: The most engaged available Posts overall (for app-only /totals examples).
     top_posts: list[int]
@@ -50,9 +52,15 @@ def seed(store: Store, clock: Clock, users: int, tweets: int, days: int, seed: i
 def credentials(store: Store, clock: Clock, data: Synthetic) -> DemoCredentials:
     """An app, an access token for the busiest author, an ingest key."""
     volume: dict[int, int] = defaultdict(int)
+    recent: dict[int, int] = defaultdict(int)  # in the last 28 hours: what /28hr shows
+    since = format_timestamp(data.now - timedelta(hours=28))
     for event in data.events():
         count = event.get("count", 1)
-        volume[parse_id(event["tweet_id"])] += count if isinstance(count, int) else 1
+        amount = count if isinstance(count, int) else 1
+        post_id = parse_id(event["tweet_id"])
+        volume[post_id] += amount
+        if str(event["at"]) >= since:
+            recent[post_id] += amount
     available = {
         parse_id(t["id"]): parse_id(t["author_id"])
         for t in data.tweets
@@ -63,7 +71,9 @@ def credentials(store: Store, clock: Clock, data: Synthetic) -> DemoCredentials:
     for pid in ranked:
         by_author[available[pid]] += volume[pid]
     user_id = max(by_author, key=lambda u: by_author[u])
-    own = [pid for pid in ranked if available[pid] == user_id]
+    own = sorted(
+        (pid for pid in ranked if available[pid] == user_id), key=lambda p: -recent.get(p, 0)
+    )
     handle = next(str(u["handle"]) for u in data.users if parse_id(u["id"]) == user_id)
     issued = admin.create_app(store, clock, "demo", 600)
     token = admin.create_token(store, clock, issued.consumer_key, user_id)
