@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench bench-postgres bench-load install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-## Benchmarks (not part of the tests); see bench/README.md
+## Benchmarks (not part of the tests); see bench/README.md and bench/LOAD.md
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+bench-postgres: $(STAMP)
+	$(BIN)/python -m bench --backend postgresql
+
+bench-load: $(STAMP)
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-data

@@ -8,6 +8,7 @@ one database).
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import gc
 import gzip
@@ -260,7 +261,7 @@ class Bench:
             database, raw, hourly = conn.execute(
                 "SELECT pg_database_size(current_database()), "
                 "pg_total_relation_size('raw_events'), "
-                "(SELECT sum(pg_total_relation_size(relid)) "
+                "(SELECT sum(pg_total_relation_size(relid))::bigint "
                 " FROM pg_partition_tree('counts_hourly'))"
             ).fetchone()  # type: ignore[misc]
         self.results.info["rows"] = counts
@@ -483,22 +484,27 @@ class Bench:
         ends: list[float] = []
 
         def client_thread(requests: list[tuple[bytes, dict[str, str]]]) -> None:
-            with httpx.Client(timeout=600.0) as client:
-                client.get(base_url + "/healthz").raise_for_status()  # connect before timing
-                barrier.wait()
-                for body, signed in requests:
-                    response = client.post(url, content=body, headers=signed)
-                    _ = response.content
-                    if response.status_code != 200:
-                        failures.append(f"{response.status_code} {response.text[:200]}")
-                        break
+            try:
+                with httpx.Client(timeout=600.0) as client:
+                    client.get(base_url + "/healthz").raise_for_status()  # connect first
+                    barrier.wait(timeout=60)
+                    for body, signed in requests:
+                        response = client.post(url, content=body, headers=signed)
+                        _ = response.content
+                        if response.status_code != 200:
+                            failures.append(f"{response.status_code} {response.text[:200]}")
+                            break
+            except Exception as exc:  # reported below, by the main thread
+                failures.append(repr(exc))
+                barrier.abort()
             ends.append(time.perf_counter())
 
         threads = [threading.Thread(target=client_thread, args=(w,)) for w in work]
         gc.collect()
         for thread in threads:
             thread.start()
-        barrier.wait()
+        with contextlib.suppress(threading.BrokenBarrierError):  # a client failed: see below
+            barrier.wait(timeout=60)
         start = time.perf_counter()
         for thread in threads:
             thread.join()
