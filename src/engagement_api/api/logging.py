@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from engagement_api.api.metrics import route_template
+from engagement_api.api.metrics import StatusRecorder, route_template
 from engagement_api.auth import Authenticator
 from engagement_api.auth.identity import Identity
 
@@ -87,22 +87,15 @@ class AccessLogMiddleware:
         note = RequestNote()
         token = _note.set(note)
         started = time.perf_counter()
-        status = 500
-
-        async def watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        recorder = StatusRecorder(send)
         try:
-            await self.app(scope, receive, watch)
+            await self.app(scope, receive, recorder)
         finally:
             _note.reset(token)
             if self.logger.isEnabledFor(logging.INFO):
                 self.logger.info(
                     "%s",
-                    line(scope, status, (time.perf_counter() - started) * 1000.0, note),
+                    line(scope, recorder.status, (time.perf_counter() - started) * 1000.0, note),
                 )
 
 

@@ -140,21 +140,14 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        recorder = StatusRecorder(send)
         try:
-            await self.app(scope, receive, watch)
+            await self.app(scope, receive, recorder)
         finally:
             self.metrics.observe(
                 scope.get("method", ""),
                 route_template(scope),
-                status,
+                recorder.status,
                 time.perf_counter() - started,
             )
 
@@ -164,3 +157,17 @@ async def metrics_endpoint(request: Request) -> Response:
 
 
 routes = [Route("/metrics", metrics_endpoint, methods=["GET"])]
+
+
+class StatusRecorder:
+    """An ASGI ``send`` that passes every message on and remembers the response status
+    (500 until a response starts: what a request that raised is counted and logged as)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        await self._send(message)

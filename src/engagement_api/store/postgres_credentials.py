@@ -5,33 +5,28 @@ The same statements and results as :mod:`engagement_api.store.sqlite_credentials
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from engagement_api.contract.ids import from_signed, to_signed
+from engagement_api.contract.ids import to_signed
 from engagement_api.store.postgres_pool import Connection, PgPool
 from engagement_api.store.protocols import AccessToken, App
+from engagement_api.store.rows import APP_COLUMNS, GRANT_COLUMNS, app_from_row, token_from_row
 from engagement_api.store.sqlite_credentials import NONCE_RETENTION
 
 _GET_APP = (
-    "SELECT consumer_key, name, consumer_secret, enabled, rate_limit, created_at FROM apps "
+    f"SELECT {APP_COLUMNS} FROM apps "  # noqa: S608
     "WHERE consumer_key = %s"
 )
 _APP_BY_BEARER = (
-    "SELECT consumer_key, name, consumer_secret, enabled, rate_limit, created_at FROM apps "
+    f"SELECT {APP_COLUMNS} FROM apps "  # noqa: S608
     "WHERE bearer_hash = %s"
 )
 # Text compared byte by byte (COLLATE "C"), as SQLite does, so both list in the same order.
 _LIST_APPS = (
-    "SELECT consumer_key, name, consumer_secret, enabled, rate_limit, created_at FROM apps "
+    f"SELECT {APP_COLUMNS} FROM apps "  # noqa: S608
     'ORDER BY created_at, consumer_key COLLATE "C"'
 )
-
-
-def _app(row: tuple[Any, ...]) -> App:
-    return App(
-        row[0], row[1], row[2], bool(row[3]), int(row[4]), datetime.fromtimestamp(row[5], UTC)
-    )
 
 
 def _one(conn: Connection, query: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
@@ -71,15 +66,15 @@ class PostgresCredentials:
 
     def get_app(self, consumer_key: str) -> App | None:
         row = self._db.read(lambda conn: _one(conn, _GET_APP, (consumer_key,)))
-        return _app(row) if row else None
+        return app_from_row(row) if row else None
 
     def app_by_bearer(self, bearer_hash: str) -> App | None:
         row = self._db.read(lambda conn: _one(conn, _APP_BY_BEARER, (bearer_hash,)))
-        return _app(row) if row else None
+        return app_from_row(row) if row else None
 
     def list_apps(self) -> list[App]:
         rows = self._db.read(lambda conn: conn.execute(_LIST_APPS).fetchall())
-        return [_app(r) for r in rows]
+        return [app_from_row(r) for r in rows]
 
     def _update(self, query: str, params: tuple[Any, ...]) -> bool:
         return self._db.transact(lambda conn: conn.execute(query, params).rowcount == 1)
@@ -109,20 +104,13 @@ class PostgresCredentials:
 
     def get_token(self, token: str) -> AccessToken | None:
         query = (
-            "SELECT token, secret, consumer_key, user_id, revoked, created_at "
+            f"SELECT {GRANT_COLUMNS} "  # noqa: S608
             "FROM access_tokens WHERE token = %s"
         )
         row = self._db.read(lambda conn: _one(conn, query, (token,)))
         if row is None:
             return None
-        return AccessToken(
-            row[0],
-            row[1],
-            row[2],
-            from_signed(row[3]),
-            bool(row[4]),
-            datetime.fromtimestamp(row[5], UTC),
-        )
+        return token_from_row(row)
 
     def revoke_token(self, token: str) -> bool:
         return self._update("UPDATE access_tokens SET revoked = true WHERE token = %s", (token,))

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from engagement_api.contract.ids import from_signed, to_signed
+from engagement_api.contract.ids import to_signed
 from engagement_api.store.protocols import AccessToken, App
+from engagement_api.store.rows import APP_COLUMNS, GRANT_COLUMNS, app_from_row, token_from_row
 
 #: Nonces are remembered this long (seconds); the timestamp window must not exceed it.
 NONCE_RETENTION = 3600
-
-_APP_COLUMNS = "consumer_key, name, consumer_secret, enabled, rate_limit, created_at"
-
-
-def _app(row: tuple[Any, ...]) -> App:
-    return App(
-        row[0], row[1], row[2], bool(row[3]), int(row[4]), datetime.fromtimestamp(row[5], UTC)
-    )
 
 
 class SqliteCredentials:
@@ -58,24 +50,24 @@ class SqliteCredentials:
     def get_app(self, consumer_key: str) -> App | None:
         row = (
             self._reader()
-            .execute(f"SELECT {_APP_COLUMNS} FROM apps WHERE consumer_key = ?", (consumer_key,))  # noqa: S608
+            .execute(f"SELECT {APP_COLUMNS} FROM apps WHERE consumer_key = ?", (consumer_key,))  # noqa: S608
             .fetchone()
         )
-        return _app(row) if row else None
+        return app_from_row(row) if row else None
 
     def app_by_bearer(self, bearer_hash: str) -> App | None:
         row = (
             self._reader()
-            .execute(f"SELECT {_APP_COLUMNS} FROM apps WHERE bearer_hash = ?", (bearer_hash,))  # noqa: S608
+            .execute(f"SELECT {APP_COLUMNS} FROM apps WHERE bearer_hash = ?", (bearer_hash,))  # noqa: S608
             .fetchone()
         )
-        return _app(row) if row else None
+        return app_from_row(row) if row else None
 
     def list_apps(self) -> list[App]:
         rows = self._reader().execute(
-            f"SELECT {_APP_COLUMNS} FROM apps ORDER BY created_at, consumer_key"  # noqa: S608
+            f"SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, consumer_key"  # noqa: S608
         )
-        return [_app(r) for r in rows]
+        return [app_from_row(r) for r in rows]
 
     def set_app_enabled(self, consumer_key: str, enabled: bool) -> bool:
         with self._write() as conn:
@@ -106,7 +98,7 @@ class SqliteCredentials:
         row = (
             self._reader()
             .execute(
-                "SELECT token, secret, consumer_key, user_id, revoked, created_at "
+                f"SELECT {GRANT_COLUMNS} "  # noqa: S608
                 "FROM access_tokens WHERE token = ?",
                 (token,),
             )
@@ -114,14 +106,7 @@ class SqliteCredentials:
         )
         if row is None:
             return None
-        return AccessToken(
-            row[0],
-            row[1],
-            row[2],
-            from_signed(row[3]),
-            bool(row[4]),
-            datetime.fromtimestamp(row[5], UTC),
-        )
+        return token_from_row(row)
 
     def revoke_token(self, token: str) -> bool:
         with self._write() as conn:

@@ -1,0 +1,32 @@
+"""Rows of the credential tables as the dataclasses of the protocols (same columns on every
+backend: IDs signed, times as Unix seconds)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from engagement_api.contract.ids import from_signed
+from engagement_api.store.protocols import AccessToken, App
+
+APP_COLUMNS = "consumer_key, name, consumer_secret, enabled, rate_limit, created_at"
+GRANT_COLUMNS = "token, secret, consumer_key, user_id, revoked, created_at"
+
+
+def app_from_row(row: tuple[Any, ...]) -> App:
+    """An :class:`App` from a row of :data:`APP_COLUMNS`."""
+    return App(
+        row[0], row[1], row[2], bool(row[3]), int(row[4]), datetime.fromtimestamp(row[5], UTC)
+    )
+
+
+def token_from_row(row: tuple[Any, ...]) -> AccessToken:
+    """An :class:`AccessToken` from a row of :data:`GRANT_COLUMNS`."""
+    return AccessToken(
+        row[0],
+        row[1],
+        row[2],
+        from_signed(row[3]),
+        bool(row[4]),
+        datetime.fromtimestamp(row[5], UTC),
+    )
