@@ -22,12 +22,12 @@ demo: $(STAMP)
 
 ## Lint, type-check and run every test
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench devtools
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench devtools
 	$(BIN)/mypy
 
 ## Benchmarks (not part of the tests); see bench/README.md and bench/LOAD.md

