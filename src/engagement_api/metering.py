@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import datetime
 
 from engagement_api.auth.identity import Identity
@@ -39,9 +39,10 @@ class Meter:
         count = self._store.count_request(app.consumer_key, endpoint.value, minute)
         return RateLimit(app.rate_limit, count, minute)
 
-    def record_usage(self, identity: Identity, post_ids: Sequence[int], now: datetime) -> None:
+    def record_usage(self, identity: Identity, authors: Iterable[int], now: datetime) -> None:
         """After a 200: count the signing user for the app's month when they asked for a Post
-        they own. Never fails the request: a store error is logged and the request answered."""
+        they own (``authors``: of the requested Posts). Never fails the request: a store error
+        is logged and the request answered."""
         user_id = identity.user_id
         if user_id is None:
             return
@@ -49,10 +50,9 @@ class Meter:
         with self._lock:
             if key in self._recorded:
                 return
+        if not counts_for_usage(user_id, authors):
+            return
         try:
-            authors = (post.author_id for post in self._store.get_posts(post_ids).values())
-            if not counts_for_usage(user_id, authors):
-                return
             self._store.record_usage(*key)
         except StoreError as exc:
             log.warning("usage not recorded: %s", type(exc).__name__)

@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from engagement_api.contract.metrics import BY_CODE, VIDEO_VIEWS, Endpoint
 from engagement_api.contract.policy import Decision, PostFacts, decide
 from engagement_api.contract.request import EngagementRequest, parse_request
 from engagement_api.contract.response import render
 from engagement_api.settings import Settings
 from engagement_api.store.protocols import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    body: dict[str, object]
+    authors: frozenset[int]  # of the requested Posts that exist (deleted, protected included)
 
 
 class EngagementReader:
@@ -28,20 +36,26 @@ class EngagementReader:
 
     def answer(self, request: EngagementRequest, user_id: int | None) -> dict[str, object]:
         """The response body for a parsed request; raises Forbidden/BadRequest from policy."""
+        return self.respond(request, user_id).body
+
+    def respond(self, request: EngagementRequest, user_id: int | None) -> Answer:
+        """The response body, and the authors of the requested Posts that exist (the caller
+        meters usage with them without reading the Posts again)."""
         now = self.settings.clock.now()
         posts = self.store.get_posts(request.post_ids)
         facts = {
             p.id: PostFacts(p.id, p.author_id, p.created_at, p.available) for p in posts.values()
         }
+        authors = frozenset(p.author_id for p in posts.values())
         decision = decide(request, user_id, facts, now)
         codes = sorted({m.metric.code for m in request.metrics})
         if request.window is None:
-            return render(request, decision, self._totals(decision, codes), None)
+            return Answer(render(request, decision, self._totals(decision, codes), None), authors)
         window = request.window
         rows = self.store.hourly(decision.post_ids, codes, window.start_hour, window.end_hour)
         by_code = {m.metric.code: m.metric.name for m in request.metrics}
         hourly = ((pid, by_code[code], hour, count) for pid, code, hour, count in rows)
-        return render(request, decision, None, hourly)
+        return Answer(render(request, decision, None, hourly), authors)
 
     def _totals(self, decision: Decision, codes: list[int]) -> dict[tuple[int, str], int]:
         ids = list(decision.post_ids)

@@ -36,11 +36,11 @@ def _answer(state: AppState, endpoint: Endpoint, request: Request, body: Body) -
         if limit.exceeded:
             raise RateLimited()
         parsed = state.reader.parse(endpoint, body.check())
-        answer = state.reader.answer(parsed, identity.user_id)
+        answer = state.reader.respond(parsed, identity.user_id)
     except ApiError as exc:
         return error_response(exc, headers)
-    state.meter.record_usage(identity, parsed.post_ids, now)
-    return json_response(answer, headers=headers)
+    state.meter.record_usage(identity, answer.authors, now)
+    return json_response(answer.body, headers=headers)
 
 
 def _route(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
