@@ -439,7 +439,8 @@ def test_oauth_failures_over_http(api: Api, tamper: str, reason: str) -> None:
         other = str(httpx.URL(url).copy_with(port=port + 1 if port < 65535 else port - 1))
         header = api.oauth_header(other, token=(token, secret))
     elif tamper == "other secret":
-        header = api.oauth_header(url, token=(token, secret[:-1] + "x"))
+        wrong = secret[:-1] + ("y" if secret.endswith("x") else "x")  # never the same secret
+        header = api.oauth_header(url, token=(token, wrong))
     elif tamper == "unknown consumer key":
         fake = type(app)("x", "abc" + app.consumer_key[3:], app.consumer_secret, "", 1)
         header = api.oauth_header(url, app=fake, token=(token, secret))
