@@ -8,7 +8,7 @@ both are exactly once per idempotency key.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import msgspec
@@ -29,6 +29,7 @@ from engagement_api.ingest import (
     validate_posts,
     validate_users,
 )
+from engagement_api.store.deltas import DeltaTable
 from engagement_api.store.protocols import IdempotencyConflict, Post, Store
 
 #: Large NDJSON/CSV event files are validated in pieces of about this size (for progress);
@@ -167,7 +168,7 @@ class Loader:
 
     def _validate(
         self, data: bytes, fmt: Format, progress: Progress | None
-    ) -> tuple[int, dict[tuple[int, int, int], int]]:
+    ) -> tuple[int, Mapping[tuple[int, int, int], int]]:
         """Validate and fold the whole batch. With ``progress``, large files go in pieces (each
         reported when done); their deltas are summed, and every bad line of every piece is
         listed with its line number in the whole file."""
@@ -177,7 +178,7 @@ class Loader:
             folded = validate_events(batch, self.store.get_posts(referenced_post_ids(batch)), now)
             return folded.events, folded.deltas
         events = 0
-        deltas: dict[tuple[int, int, int], int] = {}
+        parts: list[Mapping[tuple[int, int, int], int]] = []
         errors: list[LineError] = []
         posts: dict[int, Post] = {}
         for piece, lines_before, covered in _pieces(data, fmt):
@@ -193,12 +194,8 @@ class Loader:
                 )
             else:
                 events += folded.events
-                if not deltas:
-                    deltas = folded.deltas
-                else:
-                    for k, v in folded.deltas.items():
-                        deltas[k] = deltas.get(k, 0) + v
+                parts.append(folded.deltas)
             progress(covered)
         if errors:
             raise BatchRejected(errors)
-        return events, {k: v for k, v in deltas.items() if v}
+        return events, DeltaTable.sum(parts)

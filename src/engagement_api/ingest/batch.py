@@ -2,17 +2,24 @@
 
 The precise, numbered decoding (:attr:`Batch.decoded`) runs only when something needs it: the
 users and Posts validators, or the events fast path giving up. An events batch that is valid is
-decoded once, typed (:attr:`Batch.event_rows`).
+decoded once: into columns (:attr:`Batch.event_frame`) when it is large NDJSON of the plain
+shape, else typed row by row (:attr:`Batch.event_rows`).
 """
 
 from __future__ import annotations
 
 from functools import cached_property
 
+import polars as pl
+
+from engagement_api.ingest.columnar import read_frame
 from engagement_api.ingest.decode import decode_records
 from engagement_api.ingest.errors import LineError
 from engagement_api.ingest.fast import EventRow, decode_rows
 from engagement_api.ingest.records import Decoded, Format, Kind, Record
+
+#: Below this size a batch is folded row by row (the columnar path's set-up costs more there).
+COLUMNAR_MIN_BYTES = 256 * 1024
 
 
 class Batch:
@@ -34,6 +41,15 @@ class Batch:
     @property
     def errors(self) -> list[LineError]:
         return self.decoded.errors
+
+    @cached_property
+    def event_frame(self) -> pl.DataFrame | None:
+        """An NDJSON events batch of the plain shape as columns (see
+        :mod:`~engagement_api.ingest.columnar`), or None: small batches and other shapes go
+        the row by row ways."""
+        if self.format is not Format.NDJSON or len(self.data) < COLUMNAR_MIN_BYTES:
+            return None
+        return read_frame(self.data)
 
     @cached_property
     def event_rows(self) -> list[EventRow] | None:

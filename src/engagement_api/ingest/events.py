@@ -62,7 +62,7 @@ class FoldedBatch:
     """A validated batch: how many events it held and the deltas to add."""
 
     events: int
-    deltas: dict[Key, int] = field(default_factory=dict)
+    deltas: Mapping[Key, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

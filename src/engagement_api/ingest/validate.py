@@ -24,6 +24,7 @@ from datetime import datetime
 from engagement_api.contract.ids import IdError, parse_id
 from engagement_api.ingest.batch import Batch
 from engagement_api.ingest.catalog import check_posts, check_users
+from engagement_api.ingest.columnar import fold_frame, frame_post_ids
 from engagement_api.ingest.errors import BatchRejected, LineError
 from engagement_api.ingest.events import FoldedBatch, fold_precise
 from engagement_api.ingest.fast import fold_fast
@@ -68,6 +69,11 @@ def validate_events(records: Records, posts: Mapping[int, Post], now: datetime) 
     """The batch folded into hourly deltas. ``posts``: stored Posts among the batch's
     ``tweet_id`` values (see :func:`referenced_post_ids`); missing ones are "Post not loaded"."""
     if isinstance(records, Batch):
+        frame = records.event_frame
+        if frame is not None:
+            folded = fold_frame(frame, posts, now)
+            if folded is not None:
+                return folded
         rows = records.event_rows
         if rows is not None:
             folded = fold_fast(rows, posts, now)
@@ -80,6 +86,11 @@ def validate_events(records: Records, posts: Mapping[int, Post], now: datetime) 
 def referenced_post_ids(records: Records) -> set[int]:
     """The valid IDs among the events' ``tweet_id`` values."""
     if isinstance(records, Batch):
+        frame = records.event_frame
+        if frame is not None:
+            ids = frame_post_ids(frame)
+            if ids is not None:
+                return ids
         rows = records.event_rows
         if rows is not None:
             return _valid_ids({row.tweet_id for row in rows})

@@ -20,8 +20,9 @@ from datetime import datetime
 
 import psycopg
 
-from engagement_api.contract.ids import from_signed, to_signed
+from engagement_api.contract.ids import from_signed
 from engagement_api.contract.metrics import VIDEO_VIEWS
+from engagement_api.store.deltas import DeltaTable
 from engagement_api.store.migrations import migrations_for, refuse_newer, require_current
 from engagement_api.store.postgres_catalog import PostgresCatalog, dt, signed, ts
 from engagement_api.store.postgres_credentials import PostgresCredentials
@@ -145,16 +146,13 @@ class PostgresStore(PostgresCatalog, PostgresCredentials, PostgresMetering):
     def apply_batch(
         self, key: str, checksum: str, events: int, size: int, deltas: Deltas, now: datetime
     ) -> bool:
-        rows = [
-            (to_signed(post_id), metric, hour, count)
-            for (post_id, metric, hour), count in deltas.items()
-            if count
-        ]
+        table = DeltaTable.from_mapping(deltas)
+        hours = table.hours()
         ledger = (key, checksum, events, size, ts(now))
         for attempt in range(3):
-            self._partitions.ensure({row[2] for row in rows})
+            self._partitions.ensure(hours)
             try:
-                return self._db.transact(lambda conn: self._apply(conn, ledger, rows))
+                return self._db.transact(lambda conn: self._apply(conn, ledger, table))
             except psycopg.errors.CheckViolation as exc:
                 # "no partition of relation counts_hourly found for row": a partition we
                 # knew of was dropped by a concurrent prune. Find out again and retry.
@@ -167,7 +165,7 @@ class PostgresStore(PostgresCatalog, PostgresCredentials, PostgresMetering):
     def _apply(
         conn: Connection,
         ledger: tuple[str, str, int, int, int],
-        rows: list[tuple[int, int, int, int]],
+        table: DeltaTable,
     ) -> bool:
         # The ledger row first: a concurrent batch with the same key waits here for this
         # transaction, then finds the key taken.
@@ -185,12 +183,12 @@ class PostgresStore(PostgresCatalog, PostgresCredentials, PostgresMetering):
                     f"Idempotency-Key {ledger[0]!r} was already used for a different batch"
                 )
             return False
-        if not rows:
+        if not table:
             return True
         conn.execute(_STAGE)
         with conn.cursor() as cur, cur.copy(_COPY) as copy:
             copy.set_types(_COPY_TYPES)
-            for row in rows:
+            for row in table.rows():
                 copy.write_row(row)
         video = VIDEO_VIEWS.code
         conn.execute(_LOCK_VIDEO_POSTS, (video,))

@@ -1,0 +1,210 @@
+"""The columnar path for NDJSON event batches: parsed and folded by polars (compiled, all cores).
+
+This is the first of three paths (then :mod:`~engagement_api.ingest.fast`, then the precise
+:mod:`~engagement_api.ingest.events`). Like the fast path it never explains a problem: it takes
+the common, plain shape of a batch and gives up (None) on anything else, so that a later path
+decides. On a batch it takes it gives exactly the fold of the precise path (a Hypothesis test
+holds it to that).
+
+What it takes: UTF-8 NDJSON with no blank line, no ``\r`` and no backslash anywhere (so no
+escaped key or value can read differently from its bytes); each line an object that names
+``tweet_id``, ``type`` and ``at`` exactly once and ``count`` at most once (and not as null), and
+uses none of those names for anything else, with ``tweet_id`` a string literal; ``at`` in the
+form ``YYYY-MM-DDTHH:MM:SSZ``. Polars reads duplicate keys first-wins where JSON readers take
+the last, and turns numbers into strings (``1.0`` into ``"1"``): the per-line name count and the
+string ``tweet_id`` rule out both. ``count`` must be a JSON integer (polars refuses ``1.0``,
+``true`` and ``"1"`` in an integer column); ``type`` and ``at`` values that were not strings
+cannot pass the checks below.
+
+The rules themselves are those of the precise path: IDs and type names are checked in Python,
+once per distinct value, by the same functions; times, ranges, counts and the video rule are
+checked on whole columns.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Final
+
+import polars as pl
+
+from engagement_api.contract.ids import IdError, parse_id, to_signed
+from engagement_api.contract.times import EPOCH
+from engagement_api.ingest.events import (
+    ENGAGEMENTS_CODE,
+    FUTURE_TOLERANCE,
+    MAX_COUNT,
+    RULES,
+    FoldedBatch,
+)
+from engagement_api.ingest.text import strip_bom, utf8_problem
+from engagement_api.store.deltas import COLUMNS, DeltaTable
+from engagement_api.store.protocols import Post
+
+_SCHEMA: Final = {"tweet_id": pl.String, "type": pl.String, "at": pl.String, "count": pl.Int64}
+#: Bytes that send a batch to the next path: escapes (a key or value could differ from its
+#: bytes), carriage returns and blank lines (line splitting), the column separator below.
+_REFUSED: Final = (b"\\", b"\r", b"\n\n", b"\x1f")
+_SEPARATOR: Final = "\x1f"
+#: Each line must name each field once (``count`` only when it is not null) and nothing else by
+#: those names, and give ``tweet_id`` as a string literal.
+_NAMES: Final = r'"(?:tweet_id|type|at|count)"'
+_STRING_ID: Final = r'"tweet_id": ?"'
+_AT_FORM: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$"
+_AT_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
+_HOUR_US: Final = 3_600_000_000
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def read_frame(data: bytes) -> pl.DataFrame | None:
+    """The batch as a frame of its four fields, or None when it is not of the plain shape."""
+    data = strip_bom(data)
+    if not data.startswith(b"{") or any(byte in data for byte in _REFUSED):
+        return None
+    if utf8_problem(data) is not None:
+        return None
+    line = pl.col("line")
+    try:
+        lines = pl.read_csv(
+            io.BytesIO(data),
+            has_header=False,
+            separator=_SEPARATOR,
+            quote_char=None,
+            schema={"line": pl.String},
+        ).select(
+            shape=line.str.starts_with("{")
+            & line.str.ends_with("}")
+            & line.str.contains(_STRING_ID),
+            names=line.str.count_matches(_NAMES),
+        )
+        frame = pl.read_ndjson(io.BytesIO(data), schema=_SCHEMA)
+    except pl.exceptions.PolarsError:
+        return None
+    if frame.height != lines.height or frame.height == 0:
+        return None
+    present = 3 + frame.get_column("count").is_not_null().cast(pl.UInt32)
+    if not lines.get_column("shape").all() or not (lines.get_column("names") == present).all():
+        return None
+    if any(frame.get_column(name).has_nulls() for name in ("tweet_id", "type", "at")):
+        return None
+    return frame
+
+
+def frame_post_ids(frame: pl.DataFrame) -> set[int] | None:
+    """The Post IDs of the batch, or None when a ``tweet_id`` is not a valid ID."""
+    ids = set()
+    for raw in frame.get_column("tweet_id").unique().to_list():
+        try:
+            ids.add(parse_id(raw))
+        except IdError:
+            return None
+    return ids
+
+
+def fold_frame(frame: pl.DataFrame, posts: Mapping[int, Post], now: datetime) -> FoldedBatch | None:
+    """Validate and fold a frame from :func:`read_frame`; None at the first problem."""
+    tweet_ids = frame.get_column("tweet_id").unique()
+    post_ids, created, has_video = [], [], []
+    for raw in tweet_ids.to_list():
+        try:
+            post = posts.get(parse_id(raw))
+        except IdError:
+            return None
+        if post is None:
+            return None
+        post_ids.append(to_signed(post.id))
+        created.append(_micros(post.created_at))
+        has_video.append(post.video_key is not None)
+    types = frame.get_column("type").unique()
+    rules = []
+    for name in types.to_list():
+        rule = RULES.get(name)
+        if rule is None:
+            return None
+        rules.append(rule)
+
+    c = pl.col
+    post_ix = c("tweet_id").replace_strict(tweet_ids, range(len(post_ids)), return_dtype=pl.UInt32)
+    type_ix = c("type").replace_strict(types, range(len(rules)), return_dtype=pl.UInt32)
+
+    def per_post(values: list[int] | list[bool], dtype: type[pl.DataType]) -> pl.Expr:
+        return pl.lit(pl.Series(values, dtype=dtype)).gather(c("post_ix"))
+
+    def per_type(values: list[int] | list[bool], dtype: type[pl.DataType]) -> pl.Expr:
+        return pl.lit(pl.Series(values, dtype=dtype)).gather(c("type_ix"))
+
+    at = c("at")
+    events = (
+        frame.lazy()
+        .select(
+            post_ix=post_ix,
+            type_ix=type_ix,
+            form=at.str.contains(_AT_FORM),
+            us=at.str.strptime(pl.Datetime("us", "UTC"), _AT_FORMAT, strict=False).dt.epoch("us"),
+            count=c("count").fill_null(1),
+        )
+        .select(
+            post_id=per_post(post_ids, pl.Int64),
+            created=per_post(created, pl.Int64),
+            has_video=per_post(has_video, pl.Boolean),
+            metric=per_type([rule.code or 0 for rule in rules], pl.Int64),
+            engagement=per_type([rule.engagement for rule in rules], pl.Boolean),
+            undoable=per_type([rule.undoable for rule in rules], pl.Boolean),
+            video=per_type([rule.video for rule in rules], pl.Boolean),
+            form="form",
+            us="us",
+            count="count",
+        )
+        .collect()
+    )
+
+    limit = _micros(now + FUTURE_TOLERANCE)
+    count = c("count")
+    bad = events.select(
+        (~c("form")).any()
+        | c("us").is_null().any()
+        | (c("us") < c("created")).any()
+        | (c("us") > limit).any()
+        | (count == 0).any()
+        | (count.abs() > MAX_COUNT).any()
+        | ((count < 0) & ~c("undoable")).any()
+        | (c("video") & ~c("has_video")).any()
+    ).item()
+    if bad:
+        return None
+
+    hour = (c("us") // _HOUR_US).alias("hour")
+    own = events.lazy().filter(c("metric") != 0).select("post_id", "metric", hour, "count")
+    engagements = (
+        events.lazy()
+        .filter(c("engagement") & (count > 0))
+        .select("post_id", pl.lit(ENGAGEMENTS_CODE, pl.Int64).alias("metric"), hour, "count")
+    )
+    deltas = (
+        pl.concat([own, engagements])
+        .group_by(COLUMNS[:3])
+        .agg(count.sum())
+        .filter(count != 0)
+        .sort(COLUMNS[:3])
+        .select(COLUMNS)
+        .collect()
+    )
+    return FoldedBatch(frame.height, DeltaTable(deltas))
+
+
+def fold_ndjson(
+    data: bytes, lookup: Callable[[set[int]], Mapping[int, Post]], now: datetime
+) -> FoldedBatch | None:
+    """:func:`read_frame`, look the Posts up, :func:`fold_frame` (None: another path decides)."""
+    frame = read_frame(data)
+    if frame is None:
+        return None
+    ids = frame_post_ids(frame)
+    if ids is None:
+        return None
+    return fold_frame(frame, lookup(ids), now)
