@@ -45,8 +45,9 @@ from engagement_api.store.protocols import Post
 
 _SCHEMA: Final = {"tweet_id": pl.String, "type": pl.String, "at": pl.String, "count": pl.Int64}
 #: Bytes that send a batch to the next path: escapes (a key or value could differ from its
-#: bytes), carriage returns and blank lines (line splitting), the column separator below.
-_REFUSED: Final = (b"\\", b"\r", b"\n\n", b"\x1f")
+#: bytes), carriage returns (line splitting), the column separator below. (A blank line inside
+#: the batch is a null line below and a skipped one in ``read_ndjson``: the counts differ.)
+_REFUSED: Final = (b"\\", b"\r", b"\x1f")
 _SEPARATOR: Final = "\x1f"
 #: Each line must name each field once (``count`` only when it is not null) and nothing else by
 #: those names, and give ``tweet_id`` as a string literal.
@@ -85,10 +86,11 @@ def read_frame(data: bytes) -> pl.DataFrame | None:
         frame = pl.read_ndjson(io.BytesIO(data), schema=_SCHEMA)
     except pl.exceptions.PolarsError:
         return None
-    if frame.height != lines.height or frame.height == 0:
+    shape = lines.get_column("shape")
+    if frame.height != lines.height or frame.height == 0 or shape.has_nulls():
         return None
     present = 3 + frame.get_column("count").is_not_null().cast(pl.UInt32)
-    if not lines.get_column("shape").all() or not (lines.get_column("names") == present).all():
+    if not shape.all() or not (lines.get_column("names") == present).all():
         return None
     if any(frame.get_column(name).has_nulls() for name in ("tweet_id", "type", "at")):
         return None

@@ -16,8 +16,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
+from typing import TypeVar
+
+import polars as pl
 
 from engagement_api.contract.ids import from_signed, to_signed
+from engagement_api.contract.metrics import BY_CODE as METRICS_BY_CODE
 from engagement_api.contract.metrics import VIDEO_VIEWS
 from engagement_api.store.deltas import DeltaTable
 from engagement_api.store.migrations import migrations_for, refuse_newer, require_current
@@ -35,6 +39,8 @@ from engagement_api.store.protocols import (
 from engagement_api.store.sqlite_credentials import SqliteCredentials
 from engagement_api.store.sqlite_metering import SqliteMetering
 
+T = TypeVar("T")
+
 _CHUNK = 500  # IDs per IN (...) list, well under SQLite's variable limit
 ROWS_PER_STATEMENT = 500  # rows per multi-row INSERT of a batch's counts
 WRITER_CACHE_KIB = 256 * 1024  # the writer connection's page cache (an upper bound)
@@ -48,7 +54,7 @@ def _dt(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
+def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
     for i in range(0, len(values), _CHUNK):
         yield values[i : i + _CHUNK]
 
@@ -73,6 +79,73 @@ def _insert_rows(
     for start in range(0, len(values), per_statement):
         chunk = values[start : start + per_statement]
         conn.execute(full if len(chunk) == per_statement else statement(len(chunk)), chunk)
+
+
+# The packed key of counts_hourly (sql/sqlite/0003_packed_hourly_counts.sql):
+#     key = seq << 32 | metric << 26 | (hour + 2^25)
+_HOUR_OFFSET = 1 << 25
+_HOUR_MASK = (1 << 26) - 1
+MAX_POST_SEQ = (1 << 31) - 1
+assert max(METRICS_BY_CODE) < 64  # six bits of metric
+
+
+def _hour_bits(hour: int) -> int:
+    bits = hour + _HOUR_OFFSET
+    if not 0 <= bits <= _HOUR_MASK:
+        raise StoreError(
+            f"hour {hour} is outside what the SQLite store can key (years 1970 +- 3800)"
+        )
+    return bits
+
+
+def _unpack(key: int) -> tuple[int, int, int]:
+    """``(seq, metric, hour)`` of a packed key."""
+    return key >> 32, (key >> 26) & 63, (key & _HOUR_MASK) - _HOUR_OFFSET
+
+
+def _post_seqs(conn: sqlite3.Connection, post_ids: Iterable[int]) -> dict[int, int]:
+    """Signed Post ID -> its ``seq`` (only Posts that were loaded have one)."""
+    found: dict[int, int] = {}
+    for chunk in _chunks(sorted({to_signed(p) for p in post_ids})):  # (to_signed: idempotent)
+        sql = f"SELECT post_id, seq FROM post_keys WHERE post_id IN ({_marks(len(chunk))})"  # noqa: S608
+        found.update(conn.execute(sql, chunk).fetchall())
+    return found
+
+
+def _numbered(conn: sqlite3.Connection, post_ids: Sequence[int]) -> dict[int, int]:
+    """:func:`_post_seqs`, numbering first the Posts that have none (the store takes counts of
+    any Post ID; ingest only sends those of loaded Posts, which are numbered when loaded)."""
+    seqs = _post_seqs(conn, post_ids)
+    missing = sorted(set(post_ids) - seqs.keys())
+    if missing:
+        conn.executemany("INSERT INTO post_keys (post_id) VALUES (?)", [(p,) for p in missing])
+        seqs.update(_post_seqs(conn, missing))
+    return seqs
+
+
+def _packed_rows(table: DeltaTable, seqs: dict[int, int]) -> list[int]:
+    """``key, count`` of every hourly delta, laid end to end in key order."""
+    if not table:
+        return []
+    if max(seqs.values()) > MAX_POST_SEQ:
+        raise StoreError("the SQLite store keys at most 2^31 Posts; use PostgreSQL")
+    first, last = table.hour_span()
+    _hour_bits(first), _hour_bits(last)
+    c = pl.col
+    packed = (
+        table.frame.lazy()
+        .select(
+            key=(c("post_id").replace_strict(seqs, return_dtype=pl.Int64) * (1 << 32))
+            + c("metric") * (1 << 26)
+            + c("hour")
+            + _HOUR_OFFSET,
+            count="count",
+        )
+        .sort("key")
+        .collect()
+    )
+    keys, counts = packed.get_column("key").to_list(), packed.get_column("count").to_list()
+    return list(chain.from_iterable(zip(keys, counts, strict=True)))
 
 
 def sqlite_path(url: str) -> str:
@@ -240,6 +313,7 @@ class SqliteStore(SqliteCredentials, SqliteMetering):
                 "VALUES (?, ?, ?, 0, 0)",
                 (pid, to_signed(record.author_id), _ts(record.created_at)),
             )
+            conn.execute("INSERT OR IGNORE INTO post_keys (post_id) VALUES (?)", (pid,))
         if record.protected is not None:
             conn.execute("UPDATE posts SET protected = ? WHERE id = ?", (record.protected, pid))
         if record.deleted is not None:
@@ -330,7 +404,6 @@ class SqliteStore(SqliteCredentials, SqliteMetering):
         self, key: str, checksum: str, events: int, size: int, deltas: Deltas, now: datetime
     ) -> bool:
         table = DeltaTable.from_mapping(deltas)
-        hourly = table.flat()
         totals = list(chain.from_iterable(table.totals()))
         video_by_post = table.sums_of(VIDEO_VIEWS.code)
         with self._write() as conn:
@@ -346,10 +419,10 @@ class SqliteStore(SqliteCredentials, SqliteMetering):
             # most of the time with one row per call).
             _insert_rows(
                 conn,
-                "INSERT INTO counts_hourly (post_id, metric, hour, count)",
-                "ON CONFLICT (post_id, metric, hour) DO UPDATE SET count = count + excluded.count",
-                hourly,
-                4,
+                "INSERT INTO counts_hourly (key, count)",
+                "ON CONFLICT (key) DO UPDATE SET count = count + excluded.count",
+                _packed_rows(table, _numbered(conn, table.post_ids())),
+                2,
             )
             _insert_rows(
                 conn,
@@ -379,21 +452,28 @@ class SqliteStore(SqliteCredentials, SqliteMetering):
     def hourly(
         self, post_ids: Sequence[int], metric_codes: Sequence[int], start_hour: int, end_hour: int
     ) -> list[tuple[int, int, int, int]]:
-        if not post_ids or not metric_codes:
+        if not post_ids or not metric_codes or start_hour >= end_hour:
             return []
         conn = self._reader()
-        out: list[tuple[int, int, int, int]] = []
-        metrics = list(metric_codes)
-        for chunk in _chunks([to_signed(p) for p in post_ids]):
+        post_of = {seq: from_signed(pid) for pid, seq in _post_seqs(conn, post_ids).items()}
+        start, end = _hour_bits(start_hour), _hour_bits(end_hour - 1) + 1
+        ranges = [
+            (base + start, base + end)
+            for seq in sorted(post_of)
+            for metric in sorted(set(metric_codes))
+            for base in [seq << 32 | metric << 26]
+        ]
+        out = []
+        for chunk in _chunks(ranges):
+            # one rowid range per (Post, metric); CROSS JOIN keeps the ranges the outer loop
             sql = (
-                "SELECT post_id, metric, hour, count FROM counts_hourly "  # noqa: S608
-                f"WHERE post_id IN ({_marks(len(chunk))}) AND metric IN ({_marks(len(metrics))}) "
-                "AND hour >= ? AND hour < ? AND count != 0"
+                f"WITH r (lo, hi) AS (VALUES {','.join(['(?, ?)'] * len(chunk))}) "  # noqa: S608
+                "SELECT c.key, c.count FROM r CROSS JOIN counts_hourly c "
+                "WHERE c.key >= r.lo AND c.key < r.hi AND c.count != 0"
             )
-            for pid, metric, hour, count in conn.execute(
-                sql, [*chunk, *metrics, start_hour, end_hour]
-            ):
-                out.append((from_signed(pid), metric, hour, count))
+            for key, count in conn.execute(sql, list(chain.from_iterable(chunk))):
+                seq, metric, hour = _unpack(key)
+                out.append((post_of[seq], metric, hour, count))
         return out
 
     def totals(
@@ -427,5 +507,8 @@ class SqliteStore(SqliteCredentials, SqliteMetering):
 
     def prune_hourly(self, before_hour: int) -> int:
         with self._write() as conn:
-            cur = conn.execute("DELETE FROM counts_hourly WHERE hour < ?", (before_hour,))
+            cur = conn.execute(
+                f"DELETE FROM counts_hourly WHERE (key & {_HOUR_MASK}) < ?",  # noqa: S608
+                (_hour_bits(max(before_hour, -_HOUR_OFFSET)),),
+            )
             return cur.rowcount
