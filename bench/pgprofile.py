@@ -3,7 +3,7 @@
 One 1M-event batch goes through the steps of ``Loader.load_events`` and
 ``PostgresStore.apply_batch`` one at a time, each timed, with the WAL it wrote: decoding, the
 Posts look-up, validation and folding (Python), the delta rows, then on one connection the
-transaction of ``PostgresStore._apply``: ledger row, staging table, binary ``COPY``, video-Post
+transaction of ``PostgresStore._apply``: ledger row, staging table and CSV ``COPY``, video-Post
 locks, the three upserts, ``COMMIT``. Then the same staging and ``EXPLAIN (ANALYZE, BUFFERS,
 WAL)`` of each upsert, in a transaction that is rolled back; and the same for the store's read
 statements of the first ``/totals`` and ``/historical`` query sets.
@@ -22,11 +22,11 @@ from typing import Any
 
 import psycopg
 
-from engagement_api.contract.ids import to_signed
 from engagement_api.contract.metrics import VIDEO_VIEWS
 from engagement_api.ingest import Batch, Format, Kind, referenced_post_ids, validate_events
 from engagement_api.store import Store
 from engagement_api.store import postgres as pgstore
+from engagement_api.store.deltas import DeltaTable
 
 _EXPLAIN = "EXPLAIN (ANALYZE, BUFFERS, WAL, VERBOSE OFF) "
 
@@ -63,13 +63,6 @@ class _Steps:
         return "\n".join(lines)
 
 
-def _copy(conn: psycopg.Connection[Any], rows: list[tuple[int, int, int, int]]) -> None:
-    with conn.cursor() as cur, cur.copy(pgstore._COPY) as copy:
-        copy.set_types(pgstore._COPY_TYPES)
-        for row in rows:
-            copy.write_row(row)
-
-
 _ARRAY = re.compile(r"'\{([^}]{60,})\}'")
 
 
@@ -90,15 +83,14 @@ def ingest_split(url: str, store: Store, data: bytes, now: datetime, key: str) -
     with psycopg.connect(url, autocommit=True) as conn:
         steps = _Steps(conn)
         batch = Batch(data, Format.NDJSON, Kind.EVENTS)
-        ids = steps.run("decode NDJSON (Python)", lambda: referenced_post_ids(batch))
+        ids = steps.run("read NDJSON, the Post IDs", lambda: referenced_post_ids(batch))
         posts = steps.run(
             "look up the batch's Posts (store.get_posts)", lambda: store.get_posts(ids)
         )
-        folded = steps.run("validate + fold (Python)", lambda: validate_events(batch, posts, now))
+        folded = steps.run("validate + fold", lambda: validate_events(batch, posts, now))
         deltas = folded.deltas
-        rows: list[tuple[int, int, int, int]] = steps.run(
-            "delta rows (Python, as apply_batch builds them)",
-            lambda: [(to_signed(p), m, h, c) for (p, m, h), c in deltas.items() if c],
+        table = steps.run(
+            "delta table (as apply_batch takes it)", lambda: DeltaTable.from_mapping(deltas)
         )
         video = VIDEO_VIEWS.code
         ledger = (key, "profile", folded.events, len(data), int(now.timestamp()))
@@ -111,8 +103,10 @@ def ingest_split(url: str, store: Store, data: bytes, now: datetime, key: str) -
                 ledger,
             ).fetchone(),
         )
-        steps.run("CREATE TEMP TABLE staging_deltas", lambda: conn.execute(pgstore._STAGE))
-        steps.run(f"COPY {len(rows):,} delta rows (binary)", lambda: _copy(conn, rows))
+        steps.run(
+            f"staging table + COPY {len(table):,} delta rows (CSV)",
+            lambda: pgstore.stage_deltas(conn, table),
+        )
         steps.run(
             "lock video Posts (SELECT ... FOR SHARE)",
             lambda: conn.execute(pgstore._LOCK_VIDEO_POSTS, (video,)).fetchall(),
@@ -129,8 +123,7 @@ def ingest_split(url: str, store: Store, data: bytes, now: datetime, key: str) -
         # the plans of the upserts, on the same kind of batch, rolled back
         conn.execute("BEGIN")
         try:
-            conn.execute(pgstore._STAGE)
-            _copy(conn, rows)
+            pgstore.stage_deltas(conn, table)
             conn.execute("ANALYZE staging_deltas")
             for name, sql, params in (
                 ("counts_hourly", pgstore._UPSERT_HOURLY, ()),

@@ -9,6 +9,7 @@ building a Python object per delta; the mapping view exists for tests and small 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import chain
 
@@ -73,6 +74,12 @@ class DeltaTable(Mapping[Key, int]):
         """:meth:`rows` laid end to end (parameters of multi-row ``VALUES``)."""
         return list(chain.from_iterable(self.rows()))
 
+    def csv(self) -> bytes:
+        """:meth:`rows` as CSV lines without a header (the input of a ``COPY``)."""
+        out = io.BytesIO()
+        self._frame.write_csv(out, include_header=False)
+        return out.getvalue()
+
     def totals(self) -> list[tuple[int, int, int]]:
         """``(signed post_id, metric, sum of count)`` in key order, zero sums included (a
         lifetime total that deltas cancelled out still exists, at 0, on every backend)."""
@@ -91,6 +98,16 @@ class DeltaTable(Mapping[Key, int]):
             .agg(pl.col("count").sum())
         )
         return dict(summed.iter_rows())
+
+    def post_ids(self) -> list[int]:
+        """The distinct signed Post IDs of the deltas."""
+        return self._frame.get_column("post_id").unique().to_list()
+
+    def hour_span(self) -> tuple[int, int]:
+        """The first and the last hour of the deltas (of a non-empty table)."""
+        hour = pl.col("hour")
+        first, last = self._frame.select(hour.min().alias("first"), hour.max().alias("last")).row(0)
+        return int(first), int(last)
 
     def hours(self) -> set[int]:
         """The distinct hours of the deltas."""

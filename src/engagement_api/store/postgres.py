@@ -44,8 +44,7 @@ _STAGE = (
     "(post_id bigint NOT NULL, metric integer NOT NULL, hour integer NOT NULL, "
     "count bigint NOT NULL) ON COMMIT DROP"
 )
-_COPY = "COPY staging_deltas (post_id, metric, hour, count) FROM STDIN (FORMAT BINARY)"
-_COPY_TYPES = ["int8", "int4", "int4", "int8"]
+_COPY = "COPY staging_deltas (post_id, metric, hour, count) FROM STDIN (FORMAT csv)"
 _UPSERT_HOURLY = (
     "INSERT INTO counts_hourly AS c (post_id, metric, hour, count) "
     "SELECT post_id, metric, hour, count FROM staging_deltas ORDER BY post_id, metric, hour "
@@ -70,6 +69,14 @@ _UPSERT_VIDEO = (
     'GROUP BY p.video_key ORDER BY p.video_key COLLATE "C" '
     "ON CONFLICT (media_key) DO UPDATE SET views = v.views + excluded.views"
 )
+
+
+def stage_deltas(conn: Connection, table: DeltaTable) -> None:
+    """Create the transaction's staging table and fill it with one ``COPY``: the deltas as CSV
+    written by polars in one call (binary ``COPY`` would need a Python call per row)."""
+    conn.execute(_STAGE)
+    with conn.cursor() as cur, cur.copy(_COPY) as copy:
+        copy.write(table.csv())
 
 
 class PostgresStore(PostgresCatalog, PostgresCredentials, PostgresMetering):
@@ -185,11 +192,7 @@ class PostgresStore(PostgresCatalog, PostgresCredentials, PostgresMetering):
             return False
         if not table:
             return True
-        conn.execute(_STAGE)
-        with conn.cursor() as cur, cur.copy(_COPY) as copy:
-            copy.set_types(_COPY_TYPES)
-            for row in table.rows():
-                copy.write_row(row)
+        stage_deltas(conn, table)
         video = VIDEO_VIEWS.code
         conn.execute(_LOCK_VIDEO_POSTS, (video,))
         conn.execute(_UPSERT_HOURLY)
