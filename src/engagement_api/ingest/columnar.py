@@ -31,6 +31,7 @@ from typing import Final
 import polars as pl
 
 from engagement_api.contract.ids import IdError, parse_id, to_signed
+from engagement_api.contract.metrics import BY_CODE
 from engagement_api.contract.times import EPOCH
 from engagement_api.ingest.events import (
     ENGAGEMENTS_CODE,
@@ -40,7 +41,7 @@ from engagement_api.ingest.events import (
     FoldedBatch,
 )
 from engagement_api.ingest.text import strip_bom, utf8_problem
-from engagement_api.store.deltas import COLUMNS, DeltaTable
+from engagement_api.store.deltas import DeltaTable
 from engagement_api.store.protocols import Post
 
 _SCHEMA: Final = {"tweet_id": pl.String, "type": pl.String, "at": pl.String, "count": pl.Int64}
@@ -56,6 +57,10 @@ _STRING_ID: Final = r'"tweet_id": ?"'
 _AT_FORM: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$"
 _AT_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
 _HOUR_US: Final = 3_600_000_000
+_HOUR_OFFSET: Final = 2**25  # hours in the fold key: 1970 +- 3800 years
+_METRIC_UNIT: Final = 2**26
+_RANK_UNIT: Final = 2**32
+assert max(BY_CODE) < _RANK_UNIT // _METRIC_UNIT
 
 
 def _micros(moment: datetime) -> int:
@@ -110,60 +115,72 @@ def frame_post_ids(frame: pl.DataFrame) -> set[int] | None:
 
 def fold_frame(frame: pl.DataFrame, posts: Mapping[int, Post], now: datetime) -> FoldedBatch | None:
     """Validate and fold a frame from :func:`read_frame`; None at the first problem."""
-    tweet_ids = frame.get_column("tweet_id").unique()
-    post_ids, created, has_video = [], [], []
-    for raw in tweet_ids.to_list():
+    by_id: dict[int, tuple[list[str], Post]] = {}
+    for raw in frame.get_column("tweet_id").unique().to_list():
         try:
             post = posts.get(parse_id(raw))
         except IdError:
             return None
         if post is None:
             return None
-        post_ids.append(to_signed(post.id))
-        created.append(_micros(post.created_at))
-        has_video.append(post.video_key is not None)
-    types = frame.get_column("type").unique()
+        by_id.setdefault(to_signed(post.id), ([], post))[0].append(raw)
+    # Posts ranked by signed ID: a delta's key (rank, metric, hour) sorts as the tables do.
+    signed_ids = sorted(by_id)
+    post_table = pl.DataFrame(
+        [
+            (raw, rank, _micros(post.created_at), post.video_key is not None)
+            for rank, signed in enumerate(signed_ids)
+            for raws, post in [by_id[signed]]
+            for raw in raws
+        ],
+        schema={
+            "tweet_id": pl.String,
+            "rank": pl.Int64,
+            "created": pl.Int64,
+            "has_video": pl.Boolean,
+        },
+        orient="row",
+    )
     rules = []
-    for name in types.to_list():
+    for name in frame.get_column("type").unique().to_list():
         rule = RULES.get(name)
         if rule is None:
             return None
-        rules.append(rule)
+        rules.append((name, rule.code or 0, rule.engagement, rule.undoable, rule.video))
+    type_table = pl.DataFrame(
+        rules,
+        schema={
+            "type": pl.String,
+            "metric": pl.Int64,
+            "engagement": pl.Boolean,
+            "undoable": pl.Boolean,
+            "video": pl.Boolean,
+        },
+        orient="row",
+    )
 
     c = pl.col
-    post_ix = c("tweet_id").replace_strict(tweet_ids, range(len(post_ids)), return_dtype=pl.UInt32)
-    type_ix = c("type").replace_strict(types, range(len(rules)), return_dtype=pl.UInt32)
-
-    def per_post(values: list[int] | list[bool], dtype: type[pl.DataType]) -> pl.Expr:
-        return pl.lit(pl.Series(values, dtype=dtype)).gather(c("post_ix"))
-
-    def per_type(values: list[int] | list[bool], dtype: type[pl.DataType]) -> pl.Expr:
-        return pl.lit(pl.Series(values, dtype=dtype)).gather(c("type_ix"))
-
     at = c("at")
     events = (
         frame.lazy()
+        .join(post_table.lazy(), on="tweet_id", how="inner")
+        .join(type_table.lazy(), on="type", how="inner")
         .select(
-            post_ix=post_ix,
-            type_ix=type_ix,
+            "rank",
+            "created",
+            "has_video",
+            "metric",
+            "engagement",
+            "undoable",
+            "video",
             form=at.str.contains(_AT_FORM),
             us=at.str.strptime(pl.Datetime("us", "UTC"), _AT_FORMAT, strict=False).dt.epoch("us"),
             count=c("count").fill_null(1),
         )
-        .select(
-            post_id=per_post(post_ids, pl.Int64),
-            created=per_post(created, pl.Int64),
-            has_video=per_post(has_video, pl.Boolean),
-            metric=per_type([rule.code or 0 for rule in rules], pl.Int64),
-            engagement=per_type([rule.engagement for rule in rules], pl.Boolean),
-            undoable=per_type([rule.undoable for rule in rules], pl.Boolean),
-            video=per_type([rule.video for rule in rules], pl.Boolean),
-            form="form",
-            us="us",
-            count="count",
-        )
         .collect()
     )
+    if events.height != frame.height:
+        return None
 
     limit = _micros(now + FUTURE_TOLERANCE)
     count = c("count")
@@ -180,20 +197,35 @@ def fold_frame(frame: pl.DataFrame, posts: Mapping[int, Post], now: datetime) ->
     if bad:
         return None
 
-    hour = (c("us") // _HOUR_US).alias("hour")
-    own = events.lazy().filter(c("metric") != 0).select("post_id", "metric", hour, "count")
+    # Fold on one integer key: rank * 2^32 + metric * 2^26 + (hour + 2^25).
+    hour = c("us") // _HOUR_US + _HOUR_OFFSET
+    first, last = events.select(hour.min().alias("first"), hour.max().alias("last")).row(0)
+    if first < 0 or last >= _METRIC_UNIT:
+        return None  # hours this key cannot hold (before the year -1800): the row paths fold
+    base = c("rank") * _RANK_UNIT + hour
+    own = (
+        events.lazy()
+        .filter(c("metric") != 0)
+        .select(key=base + c("metric") * _METRIC_UNIT, count=count)
+    )
     engagements = (
         events.lazy()
         .filter(c("engagement") & (count > 0))
-        .select("post_id", pl.lit(ENGAGEMENTS_CODE, pl.Int64).alias("metric"), hour, "count")
+        .select(key=base + ENGAGEMENTS_CODE * _METRIC_UNIT, count=count)
     )
+    key = c("key")
     deltas = (
         pl.concat([own, engagements])
-        .group_by(COLUMNS[:3])
+        .group_by("key")
         .agg(count.sum())
         .filter(count != 0)
-        .sort(COLUMNS[:3])
-        .select(COLUMNS)
+        .sort("key")
+        .select(
+            post_id=pl.lit(pl.Series(signed_ids, dtype=pl.Int64)).gather(key // _RANK_UNIT),
+            metric=key // _METRIC_UNIT % (_RANK_UNIT // _METRIC_UNIT),
+            hour=key % _METRIC_UNIT - _HOUR_OFFSET,
+            count=count,
+        )
         .collect()
     )
     return FoldedBatch(frame.height, DeltaTable(deltas))
