@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engagement_api.contract.metrics import BY_CODE, VIDEO_VIEWS, Endpoint
+from engagement_api.contract.metrics import BY_CODE, Endpoint
 from engagement_api.contract.policy import Decision, PostFacts, decide
 from engagement_api.contract.request import EngagementRequest, parse_request
 from engagement_api.contract.response import render
@@ -58,10 +58,5 @@ class EngagementReader:
         return Answer(render(request, decision, None, hourly), authors)
 
     def _totals(self, decision: Decision, codes: list[int]) -> dict[tuple[int, str], int]:
-        ids = list(decision.post_ids)
-        raw = self.store.totals(ids, [c for c in codes if c != VIDEO_VIEWS.code])
-        totals = {(pid, BY_CODE[code].name): count for (pid, code), count in raw.items()}
-        if VIDEO_VIEWS.code in codes:
-            for pid, views in self.store.video_totals(ids).items():
-                totals[(pid, VIDEO_VIEWS.name)] = views
-        return totals
+        raw = self.store.lifetime(list(decision.post_ids), codes)
+        return {(pid, BY_CODE[code].name): count for (pid, code), count in raw.items()}

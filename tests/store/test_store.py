@@ -100,6 +100,22 @@ def test_video_views_sum_over_every_carrier_and_follow_media_changes(store: Stor
     assert store.video_totals([10, 11]) == {10: 5}
 
 
+def test_lifetime_is_totals_with_video_views_from_the_video(store: Store) -> None:
+    _seed(store)
+    store.apply_batch(
+        "k", "c", 3, 1, {(10, VV, 100): 5, (11, VV, 100): 7, (10, FAV, 100): 2}, NOW
+    )
+    assert store.lifetime([10, 11, U64_MAX], [FAV, VV, IMP]) == {
+        (10, FAV): 2,
+        (10, VV): 12,
+        (11, VV): 12,
+    }
+    assert store.lifetime([10, 11], [VV]) == {(10, VV): 12, (11, VV): 12}
+    assert store.lifetime([10], [FAV]) == {(10, FAV): 2}
+    assert store.lifetime([], [FAV]) == {} and store.lifetime([10], []) == {}
+    assert store.totals([10, 11], [VV]) == {(10, VV): 5, (11, VV): 7}  # own views
+
+
 def test_prune_drops_old_hours_but_keeps_lifetime_totals(store: Store) -> None:
     _seed(store)
     store.apply_batch("k", "c", 2, 1, {(10, FAV, 100): 1, (10, FAV, 200): 2}, NOW)

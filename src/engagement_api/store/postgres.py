@@ -24,7 +24,7 @@ from engagement_api.contract.ids import from_signed
 from engagement_api.contract.metrics import VIDEO_VIEWS
 from engagement_api.store.deltas import DeltaTable
 from engagement_api.store.migrations import migrations_for, refuse_newer, require_current
-from engagement_api.store.postgres_catalog import PostgresCatalog, dt, signed, ts
+from engagement_api.store.postgres_catalog import PostgresCatalog, dt, id_array, ts
 from engagement_api.store.postgres_credentials import PostgresCredentials
 from engagement_api.store.postgres_metering import PostgresMetering
 from engagement_api.store.postgres_partitions import Partitions
@@ -38,6 +38,16 @@ from engagement_api.store.protocols import (
 
 MIGRATION_LOCK = 0x656E_6761_0002  # advisory lock key: one migrator at a time
 
+_VIDEO = VIDEO_VIEWS.code
+_TOTALS = (
+    "SELECT post_id, metric, count FROM counts_total "
+    "WHERE post_id = ANY(%s::bigint[]) AND metric = ANY(%b::integer[])"
+)
+# each Post's video views: the views of its video (summed over every Post carrying it)
+_VIDEO_TOTALS = (
+    "SELECT p.id, %s::integer, v.views FROM posts p JOIN video_totals v "
+    "ON v.media_key = p.video_key WHERE p.id = ANY(%s::bigint[])"
+)
 _STAGE = (
     "SET LOCAL work_mem = '64MB'; "  # sort the deltas in memory
     "CREATE TEMP TABLE staging_deltas "
@@ -205,13 +215,14 @@ class PostgresStore(PostgresCatalog, PostgresCredentials, PostgresMetering):
     ) -> list[tuple[int, int, int, int]]:
         if not post_ids or not metric_codes:
             return []
-        params = (signed(post_ids), sorted(set(metric_codes)), start_hour, end_hour)
+        params = (id_array(post_ids), sorted(set(metric_codes)), start_hour, end_hour)
         rows = self._db.read(
             lambda conn: conn.execute(
                 "SELECT post_id, metric, hour, count FROM counts_hourly "
-                "WHERE post_id = ANY(%b::bigint[]) AND metric = ANY(%b::integer[]) "
+                "WHERE post_id = ANY(%s::bigint[]) AND metric = ANY(%b::integer[]) "
                 "AND hour >= %s AND hour < %s AND count <> 0",
                 params,
+                binary=True,  # binary results: no text formatting and parsing
             ).fetchall()
         )
         return [(from_signed(pid), metric, hour, count) for pid, metric, hour, count in rows]
@@ -221,28 +232,35 @@ class PostgresStore(PostgresCatalog, PostgresCredentials, PostgresMetering):
     ) -> dict[tuple[int, int], int]:
         if not post_ids or not metric_codes:
             return {}
-        params = (signed(post_ids), sorted(set(metric_codes)))
-        rows = self._db.read(
-            lambda conn: conn.execute(
-                "SELECT post_id, metric, count FROM counts_total "
-                "WHERE post_id = ANY(%b::bigint[]) AND metric = ANY(%b::integer[])",
-                params,
-            ).fetchall()
-        )
+        params = (id_array(post_ids), sorted(set(metric_codes)))
+        rows = self._db.read(lambda conn: conn.execute(_TOTALS, params, binary=True).fetchall())
         return {(from_signed(pid), metric): count for pid, metric, count in rows}
 
     def video_totals(self, post_ids: Sequence[int]) -> dict[int, int]:
-        wanted = signed(post_ids)
-        if not wanted:
+        if not post_ids:
             return {}
-        rows = self._db.read(
-            lambda conn: conn.execute(
-                "SELECT p.id, v.views FROM posts p JOIN video_totals v "
-                "ON v.media_key = p.video_key WHERE p.id = ANY(%b::bigint[])",
-                (wanted,),
-            ).fetchall()
-        )
-        return {from_signed(pid): views for pid, views in rows}
+        return {pid: views for (pid, _), views in self.lifetime(post_ids, [_VIDEO]).items()}
+
+    def lifetime(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int]
+    ) -> dict[tuple[int, int], int]:
+        codes = sorted(set(metric_codes))
+        if not post_ids or not codes:
+            return {}
+        wanted = id_array(post_ids)
+
+        def work(conn: Connection) -> list[tuple[int, int, int]]:
+            # both queries in one round trip (pipeline mode); binary results
+            others = [code for code in codes if code != _VIDEO]
+            with conn.pipeline():
+                found = []
+                if others:
+                    found.append(conn.execute(_TOTALS, (wanted, others), binary=True))
+                if _VIDEO in codes:
+                    found.append(conn.execute(_VIDEO_TOTALS, (_VIDEO, wanted), binary=True))
+            return [row for cursor in found for row in cursor.fetchall()]
+
+        return {(from_signed(pid), code): count for pid, code, count in self._db.read(work)}
 
     def prune_hourly(self, before_hour: int) -> int:
         return self._partitions.prune(before_hour)

@@ -158,6 +158,13 @@ class CounterStore(Protocol):
         """For each Post, the lifetime views of its video summed over every Post carrying it."""
         ...
 
+    def lifetime(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int]
+    ) -> dict[tuple[int, int], int]:
+        """What ``/totals`` reads, in one call: :meth:`totals` of the codes, except that the
+        video views code is answered by :meth:`video_totals` (missing means 0)."""
+        ...
+
     def prune_hourly(self, before_hour: int) -> int:
         """Drop hourly rows older than ``before_hour``; lifetime totals stay."""
         ...

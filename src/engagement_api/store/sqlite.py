@@ -505,6 +505,15 @@ class SqliteStore(SqliteCredentials, SqliteMetering):
                 out[from_signed(pid)] = views
         return out
 
+    def lifetime(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int]
+    ) -> dict[tuple[int, int], int]:
+        video = VIDEO_VIEWS.code
+        out = self.totals(post_ids, [code for code in metric_codes if code != video])
+        if video in metric_codes:
+            out.update(((pid, video), views) for pid, views in self.video_totals(post_ids).items())
+        return out
+
     def prune_hourly(self, before_hour: int) -> int:
         with self._write() as conn:
             cur = conn.execute(
