@@ -29,7 +29,6 @@ from engagement_api.ingest import (
     validate_posts,
     validate_users,
 )
-from engagement_api.store.deltas import DeltaTable
 from engagement_api.store.protocols import IdempotencyConflict, Post, Store
 
 #: Large NDJSON/CSV event files are validated in pieces of about this size (for progress);
@@ -198,4 +197,6 @@ class Loader:
             progress(covered)
         if errors:
             raise BatchRejected(errors)
+        from engagement_api.store.deltas import DeltaTable  # polars: only when used
+
         return events, DeltaTable.sum(parts)

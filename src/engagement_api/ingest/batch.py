@@ -9,14 +9,15 @@ shape, else typed row by row (:attr:`Batch.event_rows`).
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import polars as pl
-
-from engagement_api.ingest.columnar import read_frame
 from engagement_api.ingest.decode import decode_records
 from engagement_api.ingest.errors import LineError
 from engagement_api.ingest.fast import EventRow, decode_rows
 from engagement_api.ingest.records import Decoded, Format, Kind, Record
+
+if TYPE_CHECKING:
+    import polars as pl
 
 #: Below this size a batch is folded row by row (the columnar path's set-up costs more there).
 COLUMNAR_MIN_BYTES = 256 * 1024
@@ -49,6 +50,8 @@ class Batch:
         the row by row ways."""
         if self.format is not Format.NDJSON or len(self.data) < COLUMNAR_MIN_BYTES:
             return None
+        from engagement_api.ingest.columnar import read_frame  # polars: only when used
+
         return read_frame(self.data)
 
     @cached_property

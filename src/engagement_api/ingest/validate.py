@@ -24,7 +24,6 @@ from datetime import datetime
 from engagement_api.contract.ids import IdError, parse_id
 from engagement_api.ingest.batch import Batch
 from engagement_api.ingest.catalog import check_posts, check_users
-from engagement_api.ingest.columnar import fold_frame, frame_post_ids
 from engagement_api.ingest.errors import BatchRejected, LineError
 from engagement_api.ingest.events import FoldedBatch, fold_precise
 from engagement_api.ingest.fast import fold_fast
@@ -71,6 +70,8 @@ def validate_events(records: Records, posts: Mapping[int, Post], now: datetime) 
     if isinstance(records, Batch):
         frame = records.event_frame
         if frame is not None:
+            from engagement_api.ingest.columnar import fold_frame  # (loaded with the frame)
+
             folded = fold_frame(frame, posts, now)
             if folded is not None:
                 return folded
@@ -88,6 +89,8 @@ def referenced_post_ids(records: Records) -> set[int]:
     if isinstance(records, Batch):
         frame = records.event_frame
         if frame is not None:
+            from engagement_api.ingest.columnar import frame_post_ids  # (loaded with the frame)
+
             ids = frame_post_ids(frame)
             if ids is not None:
                 return ids

@@ -16,14 +16,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
-from typing import TypeVar
-
-import polars as pl
+from typing import TYPE_CHECKING, TypeVar
 
 from engagement_api.contract.ids import from_signed, to_signed
 from engagement_api.contract.metrics import BY_CODE as METRICS_BY_CODE
 from engagement_api.contract.metrics import VIDEO_VIEWS
-from engagement_api.store.deltas import DeltaTable
 from engagement_api.store.migrations import migrations_for, refuse_newer, require_current
 from engagement_api.store.protocols import (
     BatchRecord,
@@ -38,6 +35,9 @@ from engagement_api.store.protocols import (
 )
 from engagement_api.store.sqlite_credentials import SqliteCredentials
 from engagement_api.store.sqlite_metering import SqliteMetering
+
+if TYPE_CHECKING:
+    from engagement_api.store.deltas import DeltaTable
 
 T = TypeVar("T")
 
@@ -129,6 +129,8 @@ def _packed_rows(table: DeltaTable, seqs: dict[int, int]) -> list[int]:
         return []
     if max(seqs.values()) > MAX_POST_SEQ:
         raise StoreError("the SQLite store keys at most 2^31 Posts; use PostgreSQL")
+    import polars as pl  # only where batches are applied (commands that never ingest skip it)
+
     first, last = table.hour_span()
     _hour_bits(first), _hour_bits(last)
     c = pl.col
@@ -403,6 +405,8 @@ class SqliteStore(SqliteCredentials, SqliteMetering):
     def apply_batch(
         self, key: str, checksum: str, events: int, size: int, deltas: Deltas, now: datetime
     ) -> bool:
+        from engagement_api.store.deltas import DeltaTable
+
         table = DeltaTable.from_mapping(deltas)
         totals = list(chain.from_iterable(table.totals()))
         video_by_post = table.sums_of(VIDEO_VIEWS.code)
