@@ -150,9 +150,9 @@ def read_plans(url: str, store: Store, calls: Callable[[], object]) -> str:
         def __init__(self, conn: psycopg.Connection[Any]) -> None:
             self.conn = conn
 
-        def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        def execute(self, sql: str, params: tuple[Any, ...] = (), **options: Any) -> Any:
             captured.append((sql, params))
-            return self.conn.execute(sql, params)
+            return self.conn.execute(sql, params, **options)
 
         def __getattr__(self, name: str) -> Any:
             return getattr(self.conn, name)
