@@ -108,7 +108,7 @@ def _pieces(data: bytes, fmt: Format) -> list[tuple[bytes, int, int]]:
 
 
 def _not_empty(data: bytes) -> None:
-    if not data.strip():
+    if not data or data.isspace():  # (not data.strip(): that copies the whole batch)
         raise BadRequest("Request body is empty: send NDJSON, a JSON array or CSV")
 
 
