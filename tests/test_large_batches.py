@@ -94,3 +94,22 @@ def test_a_replay_is_a_duplicate_even_when_the_batch_would_no_longer_validate(
     assert store.totals(POSTS, [FAV, IMP, ENG]) == dict(sums)
     with pytest.raises(BatchRejected):
         loader.load_events(data, Format.NDJSON, key="k-2")
+
+
+def test_a_file_in_pieces_with_progress_adds_up_and_numbers_lines_in_the_whole_file(
+    store: Store,
+) -> None:
+    _seed(store)
+    loader = Loader(store, ManualClock(NOW))
+    lines = 250_000
+    data, sums = _batch(lines)
+    assert len(data) > 2 * PIECE_BYTES  # three pieces or more
+    bad = data + b'{"tweet_id": "999", "type": "favorites", "at": "2026-11-25T10:00:00Z"}\n'
+    with pytest.raises(BatchRejected) as caught:
+        loader.load_events(bad, Format.NDJSON, key="p-bad", progress=lambda _: None)
+    assert [(e.line, e.field) for e in caught.value.errors] == [(lines + 1, "tweet_id")]
+    seen: list[int] = []
+    result = loader.load_events(data, Format.NDJSON, key="p", progress=seen.append)
+    assert (result.accepted, result.duplicate) == (lines, False)
+    assert len(seen) >= 3 and sum(seen) == len(data)
+    assert store.totals(POSTS, [FAV, IMP, ENG]) == dict(sums)
