@@ -12,9 +12,10 @@ escaped key or value can read differently from its bytes); each line an object t
 uses none of those names for anything else, with ``tweet_id`` a string literal; ``at`` in the
 form ``YYYY-MM-DDTHH:MM:SSZ``. Polars reads duplicate keys first-wins where JSON readers take
 the last, and turns numbers into strings (``1.0`` into ``"1"``): the per-line name count and the
-string ``tweet_id`` rule out both. ``count`` must be a JSON integer (polars refuses ``1.0``,
-``true`` and ``"1"`` in an integer column); ``type`` and ``at`` values that were not strings
-cannot pass the checks below.
+string ``tweet_id`` rule out both. A ``count`` must be written as a JSON integer (checked on
+the line: some polars versions read ``1.0`` or ``true`` into an integer column); ``type`` and
+``at`` values that were not strings cannot pass the checks below. (The columnar and store
+tests pass with polars 1.20, the lowest version ``pyproject.toml`` allows, and with 2.1.)
 
 The rules themselves are those of the precise path: IDs and type names are checked in Python,
 once per distinct value, by the same functions; times, ranges, counts and the video rule are
@@ -54,6 +55,9 @@ _SEPARATOR: Final = "\x1f"
 #: those names, and give ``tweet_id`` as a string literal.
 _NAMES: Final = r'"(?:tweet_id|type|at|count)"'
 _STRING_ID: Final = r'"tweet_id": ?"'
+#: A ``count`` that is there must be written as a JSON integer (some polars versions read
+#: ``1.0`` or ``true`` into an integer column).
+_INTEGER_COUNT: Final = r'"count": ?-?(?:0|[1-9][0-9]*)[,} ]'
 _AT_FORM: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$"
 _AT_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
 _HOUR_US: Final = 3_600_000_000
@@ -87,15 +91,19 @@ def read_frame(data: bytes) -> pl.DataFrame | None:
             & line.str.ends_with("}")
             & line.str.contains(_STRING_ID),
             names=line.str.count_matches(_NAMES),
+            integer_count=line.str.contains(_INTEGER_COUNT),
         )
         frame = pl.read_ndjson(io.BytesIO(data), schema=_SCHEMA)
-    except pl.exceptions.PolarsError:
+    except (pl.exceptions.PolarsError, RuntimeError):  # (older polars: some as RuntimeError)
         return None
     shape = lines.get_column("shape")
     if frame.height != lines.height or frame.height == 0 or shape.has_nulls():
         return None
-    present = 3 + frame.get_column("count").is_not_null().cast(pl.UInt32)
+    has_count = frame.get_column("count").is_not_null()
+    present = 3 + has_count.cast(pl.UInt32)
     if not shape.all() or not (lines.get_column("names") == present).all():
+        return None
+    if not (lines.get_column("integer_count") | ~has_count).all():
         return None
     if any(frame.get_column(name).has_nulls() for name in ("tweet_id", "type", "at")):
         return None
