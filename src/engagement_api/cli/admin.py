@@ -8,10 +8,7 @@ from rich.table import Table
 from engagement_api import admin
 from engagement_api.cli.context import (
     CliContext,
-    database_option,
-    friendly_errors,
-    json_option,
-    pass_ctx,
+    with_defaults,
 )
 from engagement_api.contract.ids import IdError, parse_id
 
@@ -24,10 +21,7 @@ def apps() -> None:
 @apps.command("create")
 @click.argument("name")
 @click.option("--rate-limit", type=int, default=None, help="Requests per endpoint and minute.")
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def apps_create(ctx: CliContext, name: str, rate_limit: int | None) -> None:
     """Create an app; prints its consumer key, consumer secret and bearer token (shown once)."""
     limit = rate_limit if rate_limit is not None else ctx.settings.default_rate_limit
@@ -45,10 +39,7 @@ def apps_create(ctx: CliContext, name: str, rate_limit: int | None) -> None:
 
 
 @apps.command("list")
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def apps_list(ctx: CliContext) -> None:
     """List apps (never their secrets)."""
     with ctx.store() as store:
@@ -81,10 +72,7 @@ def _set_enabled(ctx: CliContext, consumer_key: str, enabled: bool) -> None:
 
 @apps.command("disable")
 @click.argument("consumer_key")
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def apps_disable(ctx: CliContext, consumer_key: str) -> None:
     """Disable an app: its requests answer 403 "Your application id is not authorized."."""
     _set_enabled(ctx, consumer_key, False)
@@ -92,10 +80,7 @@ def apps_disable(ctx: CliContext, consumer_key: str) -> None:
 
 @apps.command("enable")
 @click.argument("consumer_key")
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def apps_enable(ctx: CliContext, consumer_key: str) -> None:
     """Enable an app again."""
     _set_enabled(ctx, consumer_key, True)
@@ -104,10 +89,7 @@ def apps_enable(ctx: CliContext, consumer_key: str) -> None:
 @apps.command("set-rate-limit")
 @click.argument("consumer_key")
 @click.argument("rate_limit", type=int)
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def apps_set_rate_limit(ctx: CliContext, consumer_key: str, rate_limit: int) -> None:
     """Set an app's limit: requests per endpoint and minute (takes effect at once)."""
     if rate_limit <= 0:
@@ -134,10 +116,7 @@ def _user_id(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
 @tokens.command("create")
 @click.option("--app", "consumer_key", required=True, help="The app's consumer key.")
 @click.option("--user", "user_id", required=True, callback=_user_id, help="The user's ID.")
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def tokens_create(ctx: CliContext, consumer_key: str, user_id: int) -> None:
     """Create an access token and secret for USER acting through APP."""
     with ctx.store() as store:
@@ -153,10 +132,7 @@ def tokens_create(ctx: CliContext, consumer_key: str, user_id: int) -> None:
 
 @tokens.command("revoke")
 @click.argument("access_token")
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def tokens_revoke(ctx: CliContext, access_token: str) -> None:
     """Revoke an access token: requests signed with it answer 401."""
     with ctx.store() as store:
@@ -171,10 +147,7 @@ def ingest_keys() -> None:
 
 
 @ingest_keys.command("create")
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def ingest_keys_create(ctx: CliContext) -> None:
     """Create an ingest key (shown once; stored hashed)."""
     with ctx.store() as store:

@@ -116,3 +116,9 @@ def friendly_errors(func: F) -> F:
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def with_defaults(func: Callable[..., Any]) -> Callable[..., Any]:
+    """What every command shares, in one decorator: ``--database-url``, ``--json``, the
+    :class:`CliContext` as first argument, and :func:`friendly_errors`."""
+    return database_option(json_option(pass_ctx(friendly_errors(func))))

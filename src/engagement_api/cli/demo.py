@@ -10,10 +10,7 @@ import click
 from engagement_api import demo as seeding
 from engagement_api.cli.context import (
     CliContext,
-    database_option,
-    friendly_errors,
-    json_option,
-    pass_ctx,
+    with_defaults,
 )
 from engagement_api.cli.server import run_server
 from engagement_api.ingest.generator import write_files
@@ -29,10 +26,7 @@ DEMO_URL = "sqlite:///demo-data/demo.db"
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3650))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@database_option  # accepted like everywhere (not used: generate touches no database)
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults  # (--database-url accepted like everywhere; generate touches no database)
 def generate(ctx: CliContext, users: int, tweets: int, days: int, seed: int, out: str) -> None:
     """Write synthetic users.ndjson, tweets.ndjson and events.ndjson, loadable with `load`."""
     counts = write_files(
@@ -88,10 +82,7 @@ def _signed_example(base: str, creds: seeding.DemoCredentials) -> str:
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 365))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--serve/--no-serve", default=True, help="Serve after seeding (default: yes).")
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def demo(
     ctx: CliContext,
     host: str,

@@ -11,10 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from engagement_api.cli.context import (
     CliContext,
     F,
-    database_option,
-    friendly_errors,
-    json_option,
-    pass_ctx,
+    with_defaults,
 )
 from engagement_api.ingest import Format, detect_format
 from engagement_api.loading import Loader
@@ -52,10 +49,7 @@ def _common(func: F) -> F:
 
 @load.command("users")
 @_common
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def load_users(ctx: CliContext, file: str, fmt: str | None) -> None:
     """Upsert users ({"id": "42", "handle": "alice"} records)."""
     data, name = _read(file)
@@ -66,10 +60,7 @@ def load_users(ctx: CliContext, file: str, fmt: str | None) -> None:
 
 @load.command("tweets")
 @_common
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def load_tweets(ctx: CliContext, file: str, fmt: str | None) -> None:
     """Upsert Posts (id, author_id, created_at, media, protected, deleted)."""
     data, name = _read(file)
@@ -82,10 +73,7 @@ def load_tweets(ctx: CliContext, file: str, fmt: str | None) -> None:
 @_common
 @click.option("--key", help="Idempotency key (default: sha256 of the file's content).")
 @click.option("--progress/--no-progress", default=None, help="Default: on a terminal, large files.")
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def load_events(
     ctx: CliContext, file: str, fmt: str | None, key: str | None, progress: bool | None
 ) -> None:

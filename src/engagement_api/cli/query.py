@@ -74,22 +74,32 @@ def _friendly(func: F) -> F:
 
 def _credential_options(func: F) -> F:
     options = [
-        click.option("--base-url", metavar="URL",
-                     help="Server base URL with /insights/engagement "
-                          "(env ENGAGEMENT_API_BASE_URL)."),
+        click.option(
+            "--base-url",
+            metavar="URL",
+            help="Server base URL with /insights/engagement (env ENGAGEMENT_API_BASE_URL).",
+        ),
         click.option("--consumer-key", metavar="KEY", help="env ENGAGEMENT_API_CONSUMER_KEY"),
-        click.option("--consumer-secret", metavar="SECRET",
-                     help="env ENGAGEMENT_API_CONSUMER_SECRET"),
+        click.option(
+            "--consumer-secret", metavar="SECRET", help="env ENGAGEMENT_API_CONSUMER_SECRET"
+        ),
         click.option("--access-token", metavar="TOKEN", help="env ENGAGEMENT_API_ACCESS_TOKEN"),
-        click.option("--access-token-secret", metavar="SECRET",
-                     help="env ENGAGEMENT_API_ACCESS_TOKEN_SECRET"),
+        click.option(
+            "--access-token-secret", metavar="SECRET", help="env ENGAGEMENT_API_ACCESS_TOKEN_SECRET"
+        ),
         click.option("--bearer-token", metavar="TOKEN", help="env ENGAGEMENT_API_BEARER_TOKEN"),
-        click.option("--auth", type=click.Choice(AUTH_KINDS),
-                     help="Signing to use (default: user if an access token is given, "
-                          "else bearer, else app)."),
-        click.option("--credentials-file", type=click.Path(dir_okay=False, path_type=Path),
-                     help="TOML credentials (default: credentials.toml in the config dir, "
-                          "see `query config-path`; env ENGAGEMENT_API_CREDENTIALS_FILE)."),
+        click.option(
+            "--auth",
+            type=click.Choice(AUTH_KINDS),
+            help="Signing to use (default: user if an access token is given, "
+            "else bearer, else app).",
+        ),
+        click.option(
+            "--credentials-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="TOML credentials (default: credentials.toml in the config dir, "
+            "see `query config-path`; env ENGAGEMENT_API_CREDENTIALS_FILE).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -98,18 +108,41 @@ def _credential_options(func: F) -> F:
 
 def _request_options(func: F) -> F:
     options = [
-        click.option("--ids", "ids", multiple=True, metavar="ID[,ID...]",
-                     help="Post IDs (comma-separated, repeatable)."),
-        click.option("--ids-file", type=click.File("r"), metavar="FILE",
-                     help="Post IDs, one per line ('-': standard input)."),
-        click.option("--drop-unowned", is_flag=True,
-                     help="Leave out Posts the user does not own (named by a 403) and retry."),
-        click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
-                     help="Requests in flight at once."),
-        click.option("--timeout", type=float, default=30.0, show_default=True,
-                     help="Seconds per request."),
-        click.option("--format", "fmt", type=click.Choice(["json", "csv", "table"]),
-                     default="json", show_default=True),
+        click.option(
+            "--ids",
+            "ids",
+            multiple=True,
+            metavar="ID[,ID...]",
+            help="Post IDs (comma-separated, repeatable).",
+        ),
+        click.option(
+            "--ids-file",
+            type=click.File("r"),
+            metavar="FILE",
+            help="Post IDs, one per line ('-': standard input).",
+        ),
+        click.option(
+            "--drop-unowned",
+            is_flag=True,
+            help="Leave out Posts the user does not own (named by a 403) and retry.",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 64),
+            default=4,
+            show_default=True,
+            help="Requests in flight at once.",
+        ),
+        click.option(
+            "--timeout", type=float, default=30.0, show_default=True, help="Seconds per request."
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["json", "csv", "table"]),
+            default="json",
+            show_default=True,
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -118,13 +151,25 @@ def _request_options(func: F) -> F:
 
 def _shape_options(func: F) -> F:
     options = [
-        click.option("--types", default=DEFAULT_TYPES, show_default=True,
-                     metavar="TYPE[,TYPE...]", help="Engagement types."),
-        click.option("--group-by", "group_by", multiple=True, metavar="[NAME=]LEVEL[,LEVEL...]",
-                     help="A grouping (repeatable, up to 3); default perTweet=tweet.id,"
-                          "engagement.type."),
-        click.option("--grouping", metavar="NAME",
-                     help="The grouping shown by --format csv/table (default: the first)."),
+        click.option(
+            "--types",
+            default=DEFAULT_TYPES,
+            show_default=True,
+            metavar="TYPE[,TYPE...]",
+            help="Engagement types.",
+        ),
+        click.option(
+            "--group-by",
+            "group_by",
+            multiple=True,
+            metavar="[NAME=]LEVEL[,LEVEL...]",
+            help="A grouping (repeatable, up to 3); default perTweet=tweet.id,engagement.type.",
+        ),
+        click.option(
+            "--grouping",
+            metavar="NAME",
+            help="The grouping shown by --format csv/table (default: the first).",
+        ),
         click.option("--int-counts", is_flag=True, help="JSON counts as numbers, not strings."),
     ]
     for option in reversed(options):
@@ -135,11 +180,19 @@ def _shape_options(func: F) -> F:
 def _chart_options(func: F) -> F:
     options = [
         click.option("--chart", is_flag=True, help="Also draw the series in the terminal."),
-        click.option("--chart-out", type=click.Path(dir_okay=False, path_type=Path),
-                     metavar="FILE", help="Also write the series as a PNG chart (matplotlib)."),
-        click.option("--chart-interval", type=click.Choice(["auto", "hour", "day"]),
-                     default="auto", show_default=True,
-                     help="auto: hourly up to 72 hours, else daily."),
+        click.option(
+            "--chart-out",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="Also write the series as a PNG chart (matplotlib).",
+        ),
+        click.option(
+            "--chart-interval",
+            type=click.Choice(["auto", "hour", "day"]),
+            default="auto",
+            show_default=True,
+            help="auto: hourly up to 72 hours, else daily.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -178,8 +231,9 @@ def _types(value: str) -> list[str]:
     return [t.strip() for t in value.split(",") if t.strip()]
 
 
-def _client(ctx: click.Context, creds: dict[str, Any], concurrency: int,
-            timeout: float) -> EngagementClient:
+def _client(
+    ctx: click.Context, creds: dict[str, Any], concurrency: int, timeout: float
+) -> EngagementClient:
     hooks = ctx.find_object(QueryHooks) or QueryHooks()
     environ = dict(os.environ) if hooks.environ is None else hooks.environ
     file = creds.pop("credentials_file")
@@ -244,8 +298,9 @@ def _run(
         elif endpoint == "28hr":
             result = client.last_28_hours(ids, types, groupings, drop_unowned=drop)
         else:
-            result = client.historical(ids, types, groupings, start=start, end=end,
-                                       drop_unowned=drop)
+            result = client.historical(
+                ids, types, groupings, start=start, end=end, drop_unowned=drop
+            )
     _report_dropped(result)
     _emit(result, opts["fmt"], opts["grouping"], opts["int_counts"])
     if charting:
@@ -304,15 +359,17 @@ def historical(ctx: click.Context, /, start: str | None, end: str | None, **opts
 
 @query.command("top")
 @click.option("--metric", default="impressions", show_default=True, help="Rank by this type.")
-@click.option("-n", "count", type=click.IntRange(1), default=10, show_default=True,
-              help="How many Posts.")
+@click.option(
+    "-n", "count", type=click.IntRange(1), default=10, show_default=True, help="How many Posts."
+)
 @_request_options
 @_range_options
 @_credential_options
 @click.pass_context
 @_friendly
-def top(ctx: click.Context, /, metric: str, count: int, start: str | None, end: str | None,
-        **opts: Any) -> None:
+def top(
+    ctx: click.Context, /, metric: str, count: int, start: str | None, end: str | None, **opts: Any
+) -> None:
     """The top N of the given Posts by one metric over a range (/historical).
 
     The contract has no endpoint that lists a user's Posts, so the candidates are the IDs given
@@ -320,13 +377,23 @@ def top(ctx: click.Context, /, metric: str, count: int, start: str | None, end: 
     creds = {k: opts.pop(k) for k in (*Credentials.names(), "credentials_file")}
     ids = read_ids(opts["ids"], opts["ids_file"])
     with _client(ctx, creds, opts["concurrency"], opts["timeout"]) as client:
-        result = client.historical(ids, [metric], {"top": ["tweet.id", "engagement.type"]},
-                                   start=start, end=end, drop_unowned=opts["drop_unowned"])
+        result = client.historical(
+            ids,
+            [metric],
+            {"top": ["tweet.id", "engagement.type"]},
+            start=start,
+            end=end,
+            drop_unowned=opts["drop_unowned"],
+        )
     _report_dropped(result)
     ranked = rank(result, count)
     if opts["fmt"] == "json":
-        data = {"start": result.start, "end": result.end, "metric": metric,
-                "top": [{"rank": r, "post_id": p, "count": c} for r, p, c in ranked]}
+        data = {
+            "start": result.start,
+            "end": result.end,
+            "metric": metric,
+            "top": [{"rank": r, "post_id": p, "count": c} for r, p, c in ranked],
+        }
         click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
     elif opts["fmt"] == "csv":
         click.echo("rank,post_id,metric,count")

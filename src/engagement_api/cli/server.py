@@ -17,8 +17,8 @@ from engagement_api.cli.context import (
     CliContext,
     database_option,
     friendly_errors,
-    json_option,
     pass_ctx,
+    with_defaults,
 )
 from engagement_api.contract.times import (
     TimeFormatError,
@@ -31,10 +31,7 @@ from engagement_api.settings import ENV_PREFIX
 
 
 @click.command()
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def migrate(ctx: CliContext) -> None:
     """Apply pending schema migrations."""
     with ctx.store(migrate=False, check=False) as store:
@@ -110,10 +107,7 @@ def serve(ctx: CliContext, host: str, port: int, workers: int, log_level: str) -
     metavar="DATE",
     help="Drop hourly counts of hours before this date or date-time (UTC).",
 )
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def prune(ctx: CliContext, before: str) -> None:
     """Drop old hourly counts (lifetime totals stay, so /totals is unchanged)."""
     try:

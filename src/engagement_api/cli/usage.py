@@ -7,10 +7,7 @@ import click
 from engagement_api import admin
 from engagement_api.cli.context import (
     CliContext,
-    database_option,
-    friendly_errors,
-    json_option,
-    pass_ctx,
+    with_defaults,
 )
 from engagement_api.contract.usage import month_of, parse_month
 
@@ -18,10 +15,7 @@ from engagement_api.contract.usage import month_of, parse_month
 @click.command("usage")
 @click.option("--app", "consumer_key", required=True, help="The app's consumer key.")
 @click.option("--month", default=None, metavar="YYYY-MM", help="UTC month (default: this one).")
-@database_option
-@json_option
-@pass_ctx
-@friendly_errors
+@with_defaults
 def usage(ctx: CliContext, consumer_key: str, month: str | None) -> None:
     """Distinct users whose access token signed a 200 through APP asking for a Post they own."""
     month = month_of(ctx.settings.clock.now()) if month is None else parse_month(month)

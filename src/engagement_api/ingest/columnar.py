@@ -25,7 +25,7 @@ checked on whole columns.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -237,16 +237,3 @@ def fold_frame(frame: pl.DataFrame, posts: Mapping[int, Post], now: datetime) ->
         .collect()
     )
     return FoldedBatch(frame.height, DeltaTable(deltas))
-
-
-def fold_ndjson(
-    data: bytes, lookup: Callable[[set[int]], Mapping[int, Post]], now: datetime
-) -> FoldedBatch | None:
-    """:func:`read_frame`, look the Posts up, :func:`fold_frame` (None: another path decides)."""
-    frame = read_frame(data)
-    if frame is None:
-        return None
-    ids = frame_post_ids(frame)
-    if ids is None:
-        return None
-    return fold_frame(frame, lookup(ids), now)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Mapping, Sequence
-from itertools import chain
 
 import polars as pl
 
@@ -69,10 +68,6 @@ class DeltaTable(Mapping[Key, int]):
         """``(signed post_id, metric, hour, count)`` in key order."""
         columns = [self._frame.get_column(name).to_list() for name in COLUMNS]
         return zip(*columns, strict=True)
-
-    def flat(self) -> list[int]:
-        """:meth:`rows` laid end to end (parameters of multi-row ``VALUES``)."""
-        return list(chain.from_iterable(self.rows()))
 
     def csv(self) -> bytes:
         """:meth:`rows` as CSV lines without a header (the input of a ``COPY``)."""

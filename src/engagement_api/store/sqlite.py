@@ -84,9 +84,10 @@ def _insert_rows(
 # The packed key of counts_hourly (sql/sqlite/0003_packed_hourly_counts.sql):
 #     key = seq << 32 | metric << 26 | (hour + 2^25)
 _HOUR_OFFSET = 1 << 25
-_HOUR_MASK = (1 << 26) - 1
+_SEQ_SHIFT, _METRIC_SHIFT = 32, 26
+_HOUR_MASK = (1 << _METRIC_SHIFT) - 1
 MAX_POST_SEQ = (1 << 31) - 1
-assert max(METRICS_BY_CODE) < 64  # six bits of metric
+assert max(METRICS_BY_CODE) < 1 << (_SEQ_SHIFT - _METRIC_SHIFT)  # the metric's bits
 
 
 def _hour_bits(hour: int) -> int:
@@ -100,7 +101,13 @@ def _hour_bits(hour: int) -> int:
 
 def _unpack(key: int) -> tuple[int, int, int]:
     """``(seq, metric, hour)`` of a packed key."""
-    return key >> 32, (key >> 26) & 63, (key & _HOUR_MASK) - _HOUR_OFFSET
+    metric = (key >> _METRIC_SHIFT) & ((1 << (_SEQ_SHIFT - _METRIC_SHIFT)) - 1)
+    return key >> _SEQ_SHIFT, metric, (key & _HOUR_MASK) - _HOUR_OFFSET
+
+
+def _base(seq: int, metric: int) -> int:
+    """The packed key of a Post's hour 0 - 2^25 of a metric (add :func:`_hour_bits`)."""
+    return seq << _SEQ_SHIFT | metric << _METRIC_SHIFT
 
 
 def _post_seqs(conn: sqlite3.Connection, post_ids: Iterable[int]) -> dict[int, int]:
@@ -131,14 +138,14 @@ def _packed_rows(table: DeltaTable, seqs: dict[int, int]) -> list[int]:
         raise StoreError("the SQLite store keys at most 2^31 Posts; use PostgreSQL")
     import polars as pl  # only where batches are applied (commands that never ingest skip it)
 
-    first, last = table.hour_span()
-    _hour_bits(first), _hour_bits(last)
+    for hour in table.hour_span():
+        _hour_bits(hour)  # raises for an hour the key cannot hold
     c = pl.col
     packed = (
         table.frame.lazy()
         .select(
-            key=(c("post_id").replace_strict(seqs, return_dtype=pl.Int64) * (1 << 32))
-            + c("metric") * (1 << 26)
+            key=(c("post_id").replace_strict(seqs, return_dtype=pl.Int64) * (1 << _SEQ_SHIFT))
+            + c("metric") * (1 << _METRIC_SHIFT)
             + c("hour")
             + _HOUR_OFFSET,
             count="count",
@@ -465,7 +472,7 @@ class SqliteStore(SqliteCredentials, SqliteMetering):
             (base + start, base + end)
             for seq in sorted(post_of)
             for metric in sorted(set(metric_codes))
-            for base in [seq << 32 | metric << 26]
+            for base in [_base(seq, metric)]
         ]
         out = []
         for chunk in _chunks(ranges):
