@@ -19,7 +19,7 @@ from tests.conftest import BACKENDS, make_store
 
 #: Small body limits, so that 413 is cheap to provoke (requests of the world stay far below).
 MAX_BODY_BYTES = 16 * 1024
-MAX_INGEST_BYTES = 256 * 1024
+MAX_INGEST_BYTES = 1024 * 1024  # above COLUMNAR_MIN_BYTES: large batches take the columnar path
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

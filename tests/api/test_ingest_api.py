@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from engagement_api.ingest.batch import COLUMNAR_MIN_BYTES, Batch
 from tests.api.conftest import MAX_INGEST_BYTES
 from tests.api.harness import (
     ALICE,
@@ -468,3 +469,33 @@ def test_ingest_paths_answer_405_and_404(api: Api) -> None:
     response = api.request("POST", "/ingest/likes", b"[]", auth="ingest")
     assert response.status_code == 404
     assert response.json() == {"errors": ["No such path: /ingest/likes"]}
+
+
+def test_a_large_batch_is_read_in_columns_with_the_same_answers(api: Api) -> None:
+    """Over 256 KiB of plain NDJSON takes the columnar path: bad lines are still each named
+    (400, nothing applied), and the fixed batch is counted once."""
+    good = [
+        Event(RECENT if i % 2 else PHOTO, "favorites" if i % 3 else "impressions",
+              at(26, 8 + i % 3, i % 60), 1 + i % 5)
+        for i in range(4_000)
+    ]
+    lines = [json.dumps(e.record()) for e in good]
+    data = ("\n".join(lines) + "\n").encode()
+    assert len(data) > COLUMNAR_MIN_BYTES
+    assert Batch(data, "ndjson", "events").event_frame is not None  # the columnar path
+    before = snapshot(api)
+    bad = data + (ev(RECENT, "favorites", at(26, 9), 0) + "\n"
+                  + ev(999, "favorites", at(26, 9)) + "\n").encode()
+    response = api.ingest("events", bad, key="large")
+    assert response.status_code == 400
+    assert response.json() == {"errors": [
+        'line 4001: count 0: must not be zero',
+        'line 4002: tweet_id "999": Post not loaded',
+    ]}
+    assert snapshot(api) == before
+    for duplicate in (False, True):
+        response = api.ingest("events", data, key="large")
+        assert response.status_code == 200
+        assert response.json() == {"accepted": len(good), "duplicate": duplicate}
+    totals, _ = snapshot(api)
+    assert totals["perTweet"] == expected_totals(good)
