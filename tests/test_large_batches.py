@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -112,4 +113,68 @@ def test_a_file_in_pieces_with_progress_adds_up_and_numbers_lines_in_the_whole_f
     result = loader.load_events(data, Format.NDJSON, key="p", progress=seen.append)
     assert (result.accepted, result.duplicate) == (lines, False)
     assert len(seen) >= 3 and sum(seen) == len(data)
+    assert store.totals(POSTS, [FAV, IMP, ENG]) == dict(sums)
+
+
+def test_several_files_are_applied_in_order_each_once_while_the_next_is_validated(
+    store: Store,
+) -> None:
+    _seed(store)
+    loader = Loader(store, ManualClock(NOW))
+    batches = [_batch(LINES // 3, seed=s) for s in range(3)]
+    small = _batch(40, seed=9)  # the row paths, between two columnar batches
+    datas = [batches[0][0], small[0], batches[1][0], batches[0][0], batches[2][0]]
+    read: list[int] = []
+
+    def source(i: int) -> Callable[[], tuple[bytes, Format, str | None]]:
+        def get() -> tuple[bytes, Format, str | None]:
+            read.append(i)
+            return datas[i], Format.NDJSON, None
+
+        return get
+
+    results = list(loader.load_event_files(source(i) for i in range(len(datas))))
+    assert read == [0, 1, 2, 3, 4]
+    assert [(r.accepted, r.duplicate) for r in results] == [
+        (LINES // 3, False),
+        (40, False),
+        (LINES // 3, False),
+        (LINES // 3, True),  # the first file again: validated before the first was applied,
+        (LINES // 3, False),  # and still counted once (the ledger decides in the transaction)
+    ]
+    assert results[3].key == results[0].key
+    expected = batches[0][1] + small[1] + batches[1][1] + batches[2][1]
+    assert store.totals(POSTS, [FAV, IMP, ENG]) == dict(expected)
+
+
+def test_a_bad_file_stops_the_run_after_the_files_before_it(store: Store) -> None:
+    _seed(store)
+    loader = Loader(store, ManualClock(NOW))
+    good, sums = _batch(LINES // 3)
+    bad = good + b'{"tweet_id": "999", "type": "favorites", "at": "2026-11-25T10:00:00Z"}\n'
+    later, _ = _batch(LINES // 3, seed=5)
+    read: list[bytes] = []
+
+    def source(data: bytes, key: str) -> Callable[[], tuple[bytes, Format, str | None]]:
+        def get() -> tuple[bytes, Format, str | None]:
+            read.append(data)
+            return data, Format.NDJSON, key
+
+        return get
+
+    run = loader.load_event_files(
+        [source(good, "f-1"), source(bad, "f-2"), source(later, "f-3"), source(later, "f-4")]
+    )
+    first = next(run)
+    assert (first.key, first.duplicate) == ("f-1", False)
+    with pytest.raises(BatchRejected) as caught:
+        next(run)
+    assert [(e.line, e.field) for e in caught.value.errors] == [(LINES // 3 + 1, "tweet_id")]
+    assert len(read) <= 3  # at most the file after the bad one was read, never the fourth
+    assert [store.get_batch(k) is not None for k in ("f-1", "f-2", "f-3", "f-4")] == [
+        True,
+        False,
+        False,
+        False,
+    ]
     assert store.totals(POSTS, [FAV, IMP, ENG]) == dict(sums)

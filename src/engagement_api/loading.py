@@ -8,7 +8,8 @@ both are exactly once per idempotency key.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import msgspec
@@ -38,6 +39,22 @@ PIECE_BYTES = 8 * 1024 * 1024
 MAX_KEY_LENGTH = 255
 
 Progress = Callable[[int], None]
+
+
+#: One batch of :meth:`Loader.load_event_files`, read when its turn comes: bytes, format, key
+#: (None: the content hash).
+EventSource = Callable[[], tuple[bytes, Format, str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEvents:
+    """A batch validated and folded, not yet applied (``deltas`` None: already applied)."""
+
+    key: str
+    checksum: str
+    size: int
+    events: int
+    deltas: Mapping[tuple[int, int, int], int] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +159,18 @@ class Loader:
         progress: Progress | None = None,
     ) -> EventsResult:
         """Apply an event batch exactly once. ``key`` defaults to the content hash."""
+        return self.apply_events(self.prepare_events(data, fmt, key, progress))
+
+    def prepare_events(
+        self,
+        data: bytes,
+        fmt: Format,
+        key: str | None = None,
+        progress: Progress | None = None,
+    ) -> PreparedEvents:
+        """Everything of :meth:`load_events` before the store's transaction: the key, the
+        ledger look-up (a batch already applied is not validated again), validation and
+        folding. Raises what ``load_events`` raises for a bad batch; applies nothing."""
         _not_empty(data)
         checksum = checksum_of(data)
         key = check_idempotency_key(key if key is not None else "sha256:" + checksum)
@@ -150,15 +179,56 @@ class Loader:
             self._check_same(previous.checksum, checksum, key)
             if progress:
                 progress(len(data))
-            return EventsResult(previous.events, True, key)
+            return PreparedEvents(key, checksum, len(data), previous.events, None)
         events, deltas = self._validate(data, fmt, progress)
+        return PreparedEvents(key, checksum, len(data), events, deltas)
+
+    def apply_events(self, prepared: PreparedEvents) -> EventsResult:
+        """The store's transaction for a prepared batch (a no-op for one already applied);
+        the ledger decides again there, so a batch applied meanwhile is a duplicate."""
+        if prepared.deltas is None:
+            return EventsResult(prepared.events, True, prepared.key)
         try:
             applied = self.store.apply_batch(
-                key, checksum, events, len(data), deltas, self.clock.now()
+                prepared.key,
+                prepared.checksum,
+                prepared.events,
+                prepared.size,
+                prepared.deltas,
+                self.clock.now(),
             )
         except IdempotencyConflict as exc:
             raise Conflict(str(exc)) from exc
-        return EventsResult(events, not applied, key)
+        return EventsResult(prepared.events, not applied, prepared.key)
+
+    def load_event_files(
+        self, sources: Iterable[EventSource], progress: Progress | None = None
+    ) -> Iterator[EventsResult]:
+        """Apply several event batches in order, each exactly once under its own key, as
+        :meth:`load_events` would one after the other; but the next batch is read, validated
+        and folded (on a worker thread: parsing and folding release the GIL) while the store
+        applies the current one. Results come in order; the first batch that fails stops the
+        run with its error, after the results of the batches before it (which stay applied);
+        no batch after it is applied."""
+
+        def prepare(source: EventSource) -> PreparedEvents:
+            data, fmt, key = source()
+            return self.prepare_events(data, fmt, key, progress)
+
+        with ThreadPoolExecutor(1, thread_name_prefix="prepare-events") as worker:
+            pending: Future[PreparedEvents] | None = None
+            try:
+                for source in sources:
+                    if pending is None:
+                        pending = worker.submit(prepare, source)
+                        continue
+                    prepared = pending.result()  # (a bad batch stops the run here)
+                    pending = worker.submit(prepare, source)
+                    yield self.apply_events(prepared)
+                if pending is not None:
+                    yield self.apply_events(pending.result())
+            finally:
+                worker.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
     def _check_same(stored: str, checksum: str, key: str) -> None:
@@ -188,8 +258,7 @@ class Loader:
                 folded = validate_events(batch, posts, now)
             except BatchRejected as exc:
                 errors.extend(
-                    replace(e, line=e.line + lines_before) if e.line > 0 else e
-                    for e in exc.errors
+                    replace(e, line=e.line + lines_before) if e.line > 0 else e for e in exc.errors
                 )
             else:
                 events += folded.events

@@ -146,3 +146,61 @@ def test_serve_refuses_a_database_without_the_schema(db: str) -> None:
     result = run(db, "serve")
     assert result.exit_code == 1
     assert "run `engagement-api migrate`" in result.stderr
+
+
+def test_load_events_takes_several_files_in_order(db: str, tmp_path: Path) -> None:
+    ok_json(db, "load", "users", "-", stdin=USERS)
+    ok_json(db, "load", "tweets", "-", stdin=TWEETS)
+    one, two = tmp_path / "one.ndjson", tmp_path / "two.ndjson"
+    one.write_text(EVENTS)
+    two.write_text(EVENTS.replace('"count": 3', '"count": 4'))
+    both = ok_json(db, "load", "events", str(one), str(two), str(one))
+    assert both["accepted"] == 3
+    files = both["files"]
+    assert isinstance(files, list)
+    assert [(f["file"], f["duplicate"]) for f in files] == [
+        (str(one), False),
+        (str(two), False),
+        (str(one), True),
+    ]
+    store = open_store(db)
+    assert store.totals([100], [3]) == {(100, 3): 7}
+    store.close()
+    text = run(db, "load", "events", str(one), str(two))
+    assert text.exit_code == 0
+    assert text.stdout.splitlines()[0].startswith(f"{one}: already applied: 1 events (key sha256:")
+
+
+def test_load_events_stops_at_the_first_bad_file_and_says_which(db: str, tmp_path: Path) -> None:
+    ok_json(db, "load", "users", "-", stdin=USERS)
+    ok_json(db, "load", "tweets", "-", stdin=TWEETS)
+    good, bad, later = (tmp_path / f"{n}.ndjson" for n in ("good", "bad", "later"))
+    good.write_text(EVENTS)
+    bad.write_text(EVENTS.replace('"100"', '"999"'))
+    later.write_text(EVENTS.replace('"count": 3', '"count": 5'))
+    result = run(db, "load", "events", str(good), str(bad), str(later), "--json")
+    assert result.exit_code == 1
+    assert f"error: {bad}: not applied (1 file(s) before it were applied" in result.stderr
+    assert 'error: line 1: tweet_id "999": Post not loaded' in result.stderr
+    assert [f["file"] for f in json.loads(result.stdout)["files"]] == [str(good)]
+    store = open_store(db)
+    assert store.totals([100], [3]) == {(100, 3): 3}
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("a.ndjson", "b.ndjson", "--key", "k"), "--key names one batch: give one FILE"),
+        (("-", "a.ndjson"), "- (stdin) must be the only FILE"),
+        (("missing.ndjson",), "missing.ndjson: no such file"),
+    ],
+)
+def test_load_events_refuses_bad_file_lists(
+    db: str, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    for name in ("a.ndjson", "b.ndjson"):
+        (tmp_path / name).write_text(EVENTS)
+    paths = [str(tmp_path / a) if a.endswith(".ndjson") else a for a in args]
+    result = run(db, "load", "events", *paths)
+    assert result.exit_code == 2 and message in result.stderr

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn
+from rich.progress import Progress as RichProgress
 
 from engagement_api.cli.context import (
     CliContext,
@@ -14,7 +16,7 @@ from engagement_api.cli.context import (
     with_defaults,
 )
 from engagement_api.ingest import Format, detect_format
-from engagement_api.loading import Loader
+from engagement_api.loading import EventSource, EventsResult, Loader, Progress
 
 #: Files at least this large get a progress bar (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
@@ -70,36 +72,96 @@ def load_tweets(ctx: CliContext, file: str, fmt: str | None) -> None:
 
 
 @load.command("events")
-@_common
-@click.option("--key", help="Idempotency key (default: sha256 of the file's content).")
+@click.option("--format", "fmt", type=FORMATS, help="Default: from name or content.")
+@click.argument("files", metavar="FILE...", nargs=-1, required=True)
+@click.option("--key", help="Idempotency key (one FILE only; default: sha256 of its content).")
 @click.option("--progress/--no-progress", default=None, help="Default: on a terminal, large files.")
 @with_defaults
 def load_events(
-    ctx: CliContext, file: str, fmt: str | None, key: str | None, progress: bool | None
+    ctx: CliContext, files: tuple[str, ...], fmt: str | None, key: str | None, progress: bool | None
 ) -> None:
-    """Apply a batch of engagement events, exactly once per key."""
-    data, name = _read(file)
+    """Apply batches of engagement events, one per FILE, each exactly once per key.
+
+    Several files are applied in order, each in its own transaction; the next one is validated
+    while the store applies the current one. The first bad file stops the run: the files
+    before it stay applied, none after it is.
+    """
+    if key is not None and len(files) > 1:
+        raise click.BadParameter("--key names one batch: give one FILE", param_hint="--key")
+    if "-" in files and len(files) > 1:
+        raise click.BadParameter("- (stdin) must be the only FILE", param_hint="FILE")
+    for file in files:
+        if file != "-" and not Path(file).is_file():
+            raise click.BadParameter(f"{file}: no such file", param_hint="FILE")
+    stdin = _read("-")[0] if files == ("-",) else None  # (its size decides the progress bar)
+    sizes = [len(stdin) if stdin is not None else Path(file).stat().st_size for file in files]
     show = (
         progress
         if progress is not None
-        else (sys.stderr.isatty() and len(data) >= PROGRESS_BYTES and not ctx.json_output)
+        else (sys.stderr.isatty() and sum(sizes) >= PROGRESS_BYTES and not ctx.json_output)
     )
-    with ctx.store() as store:
+
+    def source(file: str) -> EventSource:
+        def read() -> tuple[bytes, Format, str | None]:
+            data, name = (stdin, None) if stdin is not None else _read(file)
+            return data, _fmt(data, name, fmt), key
+
+        return read
+
+    results: list[dict[str, object]] = []
+
+    def report(file: str, result: EventsResult) -> None:
+        results.append(
+            {
+                "file": file,
+                "accepted": result.accepted,
+                "duplicate": result.duplicate,
+                "key": result.key,
+            }
+        )
+        if not ctx.json_output:
+            verb = "already applied" if result.duplicate else "applied"
+            where = f"{file}: " if len(files) > 1 else ""
+            click.echo(f"{where}{verb}: {result.accepted} events (key {result.key})")
+
+    with ctx.store() as store, contextlib.ExitStack() as stack:
         loader = Loader(store, ctx.settings.clock)
+        advance: Progress | None = None
         if show:
-            with Progress(
-                TextColumn("[bold]validating"),
-                BarColumn(),
-                DownloadColumn(),
-                TimeRemainingColumn(),
-                transient=True,
-            ) as bar:
-                task = bar.add_task("events", total=len(data))
-                result = loader.load_events(
-                    data, _fmt(data, name, fmt), key, lambda n: bar.advance(task, n)
+            bar = stack.enter_context(
+                RichProgress(
+                    TextColumn("[bold]validating"),
+                    BarColumn(),
+                    DownloadColumn(),
+                    TimeRemainingColumn(),
+                    transient=True,
                 )
+            )
+            task = bar.add_task("events", total=sum(sizes) or None)
+            advance = lambda n: bar.advance(task, n)  # noqa: E731
+        try:
+            for file, result in zip(
+                files, loader.load_event_files(map(source, files), advance), strict=False
+            ):
+                report(file, result)
+        except Exception:
+            if len(files) > 1:  # say which file failed, and what was applied before it
+                if ctx.json_output:
+                    _emit_files(ctx, results)
+                applied = len(results)
+                click.echo(
+                    f"error: {files[applied]}: not applied "
+                    f"({applied} file(s) before it were applied, none after it)",
+                    err=True,
+                )
+            raise
+    if ctx.json_output:
+        if len(files) == 1:
+            ctx.emit({k: v for k, v in results[0].items() if k != "file"})
         else:
-            result = loader.load_events(data, _fmt(data, name, fmt), key)
-    data_out = {"accepted": result.accepted, "duplicate": result.duplicate, "key": result.key}
-    verb = "already applied" if result.duplicate else "applied"
-    ctx.emit(data_out, f"{verb}: {result.accepted} events (key {result.key})")
+            _emit_files(ctx, results)
+
+
+def _emit_files(ctx: CliContext, results: list[dict[str, object]]) -> None:
+    total = sum(int(str(r["accepted"])) for r in results)
+    ctx.emit({"accepted": total, "files": results})
