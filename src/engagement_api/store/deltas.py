@@ -75,15 +75,23 @@ class DeltaTable(Mapping[Key, int]):
         self._frame.write_csv(out, include_header=False)
         return out.getvalue()
 
-    def totals(self) -> list[tuple[int, int, int]]:
-        """``(signed post_id, metric, sum of count)`` in key order, zero sums included (a
-        lifetime total that deltas cancelled out still exists, at 0, on every backend)."""
-        summed = (
+    def _totals(self) -> pl.DataFrame:
+        return (
             self._frame.group_by("post_id", "metric")
             .agg(pl.col("count").sum())
             .sort("post_id", "metric")
         )
-        return list(summed.iter_rows())
+
+    def totals(self) -> list[tuple[int, int, int]]:
+        """``(signed post_id, metric, sum of count)`` in key order, zero sums included (a
+        lifetime total that deltas cancelled out still exists, at 0, on every backend)."""
+        return list(self._totals().iter_rows())
+
+    def totals_csv(self) -> bytes:
+        """:meth:`totals` as CSV lines without a header (the input of a ``COPY``)."""
+        out = io.BytesIO()
+        self._totals().write_csv(out, include_header=False)
+        return out.getvalue()
 
     def sums_of(self, metric: int) -> dict[int, int]:
         """Signed Post ID -> sum of the deltas of one metric over its hours."""

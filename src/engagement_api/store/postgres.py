@@ -8,8 +8,9 @@ this module is.
 Writes are short transactions on pooled connections, retried on deadlock or serialization
 failure. A batch is applied exactly once per key, even from several processes at once: its
 ledger row is inserted first, so a concurrent duplicate waits on that row and then sees it. The
-deltas are copied (binary COPY) into a temporary staging table and applied with one set-based
-upsert per table, rows in key order so concurrent batches lock rows in the same order.
+deltas and their per-Post sums are copied (CSV COPY) into temporary staging tables and applied
+with one set-based upsert per table, rows in key order so concurrent batches lock rows in the
+same order.
 ``counts_hourly`` is partitioned by time (:mod:`engagement_api.store.postgres_partitions`).
 """
 
@@ -52,29 +53,32 @@ _STAGE = (
     "SET LOCAL work_mem = '64MB'; "  # sort the deltas in memory
     "CREATE TEMP TABLE staging_deltas "
     "(post_id bigint NOT NULL, metric integer NOT NULL, hour integer NOT NULL, "
-    "count bigint NOT NULL) ON COMMIT DROP"
+    "count bigint NOT NULL) ON COMMIT DROP; "
+    "CREATE TEMP TABLE staging_totals "
+    "(post_id bigint NOT NULL, metric integer NOT NULL, count bigint NOT NULL) ON COMMIT DROP"
 )
 _COPY = "COPY staging_deltas (post_id, metric, hour, count) FROM STDIN (FORMAT csv)"
+_COPY_TOTALS = "COPY staging_totals (post_id, metric, count) FROM STDIN (FORMAT csv)"
 _UPSERT_HOURLY = (
     "INSERT INTO counts_hourly AS c (post_id, metric, hour, count) "
     "SELECT post_id, metric, hour, count FROM staging_deltas ORDER BY post_id, metric, hour "
     "ON CONFLICT (post_id, metric, hour) DO UPDATE SET count = c.count + excluded.count"
 )
+# the batch's lifetime deltas, summed by polars (a Post's sums over its hours)
 _UPSERT_TOTAL = (
     "INSERT INTO counts_total AS c (post_id, metric, count) "
-    "SELECT post_id, metric, sum(count)::bigint FROM staging_deltas GROUP BY post_id, metric "
-    "ORDER BY post_id, metric "
+    "SELECT post_id, metric, count FROM staging_totals ORDER BY post_id, metric "
     "ON CONFLICT (post_id, metric) DO UPDATE SET count = c.count + excluded.count"
 )
 # Posts whose video views change are locked first, so a concurrent media change (which locks
 # them FOR UPDATE) is wholly before or wholly after this batch.
 _LOCK_VIDEO_POSTS = (
     "SELECT id FROM posts WHERE id IN "
-    "(SELECT post_id FROM staging_deltas WHERE metric = %s) ORDER BY id FOR SHARE"
+    "(SELECT post_id FROM staging_totals WHERE metric = %s) ORDER BY id FOR SHARE"
 )
 _UPSERT_VIDEO = (
     "INSERT INTO video_totals AS v (media_key, views) "
-    "SELECT p.video_key, sum(s.count)::bigint FROM staging_deltas s "
+    "SELECT p.video_key, sum(s.count)::bigint FROM staging_totals s "
     "JOIN posts p ON p.id = s.post_id WHERE s.metric = %s AND p.video_key IS NOT NULL "
     'GROUP BY p.video_key ORDER BY p.video_key COLLATE "C" '
     "ON CONFLICT (media_key) DO UPDATE SET views = v.views + excluded.views"
@@ -82,11 +86,15 @@ _UPSERT_VIDEO = (
 
 
 def stage_deltas(conn: Connection, table: DeltaTable) -> None:
-    """Create the transaction's staging table and fill it with one ``COPY``: the deltas as CSV
-    written by polars in one call (binary ``COPY`` would need a Python call per row)."""
+    """Create the transaction's staging tables and fill them, one ``COPY`` each: the hourly
+    deltas and their sums per Post and metric, as CSV written by polars in one call (binary
+    ``COPY`` would need a Python call per row)."""
     conn.execute(_STAGE)
-    with conn.cursor() as cur, cur.copy(_COPY) as copy:
-        copy.write(table.csv())
+    with conn.cursor() as cur:
+        with cur.copy(_COPY) as copy:
+            copy.write(table.csv())
+        with cur.copy(_COPY_TOTALS) as copy:
+            copy.write(table.totals_csv())
 
 
 class PostgresStore(PostgresCatalog, PostgresCredentials, PostgresMetering):
