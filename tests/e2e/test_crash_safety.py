@@ -236,3 +236,43 @@ def test_load_killed_mid_way_and_rerun_counts_once(
 
     with prepared.server("after-load") as server:
         assert_counts_exact(prepared, server, events)
+
+
+def test_load_of_several_files_killed_mid_way_and_rerun_counts_each_once(
+    prepared: Prepared, big_file: tuple[Path, list[Event]]
+) -> None:
+    _, events = big_file
+    parts = [events[i::4] for i in range(4)]
+    paths = [
+        write_ndjson(prepared.where / f"part-{i}.ndjson", [e.record() for e in part])
+        for i, part in enumerate(parts)
+    ]
+    url = prepared.url
+    wal = prepared.where / "engagement.db-wal"
+    args = ("load", "events", *map(str, paths), "--json")
+    log = prepared.where / "load-many.log"
+
+    # killed once the log has changed twice: the first file applied, the run not over
+    proc = start_cli(*args, database_url=url, log_path=log)
+    seen: list[tuple[int, int]] = []
+    while proc.poll() is None and len(seen) < 2:
+        state = _wal_state(wal)
+        if state is not None and state[0] > 0 and (not seen or state != seen[-1]):
+            seen.append(state)
+        time.sleep(0.001)
+    code = kill_group(proc)
+    assert code == -signal.SIGKILL, log.read_text()  # (four files: the run was not over)
+    assert integrity_ok(url)
+
+    rerun = run_cli_json(*args, database_url=url)
+    files = rerun["files"]
+    assert isinstance(files, list) and len(files) == 4
+    assert [f["accepted"] for f in files] == [len(p) for p in parts]
+    # what the killed run applied (a first part of the files, in order) is a duplicate now
+    done = [f["duplicate"] for f in files]
+    assert done == sorted(done, reverse=True) and done[0] and not done[-1], done
+    again = run_cli_json(*args, database_url=url)
+    assert all(f["duplicate"] for f in again["files"])
+
+    with prepared.server("after-load-many") as server:
+        assert_counts_exact(prepared, server, events)
