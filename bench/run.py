@@ -39,7 +39,7 @@ from engagement_api import admin
 from engagement_api.clock import ManualClock
 from engagement_api.contract.metrics import Endpoint
 from engagement_api.ingest import Format
-from engagement_api.loading import Loader
+from engagement_api.loading import EventSource, Loader
 from engagement_api.reading import EngagementReader
 from engagement_api.settings import Settings
 from engagement_api.store import Store, open_store
@@ -227,7 +227,7 @@ class Bench:
         self.log(f"baseline inserted files {half + 1}-{len(files)}")
         gc.collect()
 
-        def source(path: Path) -> Callable[[], tuple[bytes, Format, str | None]]:
+        def source(path: Path) -> EventSource:
             return lambda: (path.read_bytes(), Format.NDJSON, None)
 
         events = 0

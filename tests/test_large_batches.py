@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from engagement_api.clock import ManualClock
 from engagement_api.contract.errors import Conflict
 from engagement_api.contract.metrics import METRICS
 from engagement_api.ingest import Batch, BatchRejected, Format
-from engagement_api.loading import PIECE_BYTES, Loader
+from engagement_api.loading import PIECE_BYTES, EventSource, Loader
 from engagement_api.store import PostRecord, Store, User
 from tests.conftest import NOW
 
@@ -126,7 +125,7 @@ def test_several_files_are_applied_in_order_each_once_while_the_next_is_validate
     datas = [batches[0][0], small[0], batches[1][0], batches[0][0], batches[2][0]]
     read: list[int] = []
 
-    def source(i: int) -> Callable[[], tuple[bytes, Format, str | None]]:
+    def source(i: int) -> EventSource:
         def get() -> tuple[bytes, Format, str | None]:
             read.append(i)
             return datas[i], Format.NDJSON, None
@@ -155,7 +154,7 @@ def test_a_bad_file_stops_the_run_after_the_files_before_it(store: Store) -> Non
     later, _ = _batch(LINES // 3, seed=5)
     read: list[bytes] = []
 
-    def source(data: bytes, key: str) -> Callable[[], tuple[bytes, Format, str | None]]:
+    def source(data: bytes, key: str) -> EventSource:
         def get() -> tuple[bytes, Format, str | None]:
             read.append(data)
             return data, Format.NDJSON, key

@@ -24,13 +24,22 @@ PROGRESS_BYTES = 4 * 1024 * 1024
 FORMATS = click.Choice([f.value for f in Format])
 
 
-def _read(path: str) -> tuple[bytes, str | None]:
-    if path == "-":
-        return sys.stdin.buffer.read(), None
+def _existing(path: str) -> Path:
     file = Path(path)
     if not file.is_file():
         raise click.BadParameter(f"{path}: no such file", param_hint="FILE")
+    return file
+
+
+def _read(path: str) -> tuple[bytes, str | None]:
+    if path == "-":
+        return sys.stdin.buffer.read(), None
+    file = _existing(path)
     return file.read_bytes(), file.name
+
+
+def _result(result: EventsResult) -> dict[str, object]:
+    return {"accepted": result.accepted, "duplicate": result.duplicate, "key": result.key}
 
 
 def _fmt(data: bytes, name: str | None, given: str | None) -> Format:
@@ -90,11 +99,8 @@ def load_events(
         raise click.BadParameter("--key names one batch: give one FILE", param_hint="--key")
     if "-" in files and len(files) > 1:
         raise click.BadParameter("- (stdin) must be the only FILE", param_hint="FILE")
-    for file in files:
-        if file != "-" and not Path(file).is_file():
-            raise click.BadParameter(f"{file}: no such file", param_hint="FILE")
     stdin = _read("-")[0] if files == ("-",) else None  # (its size decides the progress bar)
-    sizes = [len(stdin) if stdin is not None else Path(file).stat().st_size for file in files]
+    sizes = [len(stdin) if stdin is not None else _existing(file).stat().st_size for file in files]
     show = (
         progress
         if progress is not None
@@ -108,17 +114,10 @@ def load_events(
 
         return read
 
-    results: list[dict[str, object]] = []
+    results: list[tuple[str, EventsResult]] = []
 
     def report(file: str, result: EventsResult) -> None:
-        results.append(
-            {
-                "file": file,
-                "accepted": result.accepted,
-                "duplicate": result.duplicate,
-                "key": result.key,
-            }
-        )
+        results.append((file, result))
         if not ctx.json_output:
             verb = "already applied" if result.duplicate else "applied"
             where = f"{file}: " if len(files) > 1 else ""
@@ -157,11 +156,15 @@ def load_events(
             raise
     if ctx.json_output:
         if len(files) == 1:
-            ctx.emit({k: v for k, v in results[0].items() if k != "file"})
+            ctx.emit(_result(results[0][1]))
         else:
             _emit_files(ctx, results)
 
 
-def _emit_files(ctx: CliContext, results: list[dict[str, object]]) -> None:
-    total = sum(int(str(r["accepted"])) for r in results)
-    ctx.emit({"accepted": total, "files": results})
+def _emit_files(ctx: CliContext, results: list[tuple[str, EventsResult]]) -> None:
+    ctx.emit(
+        {
+            "accepted": sum(result.accepted for _, result in results),
+            "files": [{"file": file, **_result(result)} for file, result in results],
+        }
+    )

@@ -71,9 +71,7 @@ class DeltaTable(Mapping[Key, int]):
 
     def csv(self) -> bytes:
         """:meth:`rows` as CSV lines without a header (the input of a ``COPY``)."""
-        out = io.BytesIO()
-        self._frame.write_csv(out, include_header=False)
-        return out.getvalue()
+        return _csv(self._frame)
 
     def _totals(self) -> pl.DataFrame:
         return (
@@ -89,9 +87,7 @@ class DeltaTable(Mapping[Key, int]):
 
     def totals_csv(self) -> bytes:
         """:meth:`totals` as CSV lines without a header (the input of a ``COPY``)."""
-        out = io.BytesIO()
-        self._totals().write_csv(out, include_header=False)
-        return out.getvalue()
+        return _csv(self._totals())
 
     def sums_of(self, metric: int) -> dict[int, int]:
         """Signed Post ID -> sum of the deltas of one metric over its hours."""
@@ -134,3 +130,9 @@ class DeltaTable(Mapping[Key, int]):
 
     def __repr__(self) -> str:
         return f"<DeltaTable {self._frame.height} deltas>"
+
+
+def _csv(frame: pl.DataFrame) -> bytes:
+    out = io.BytesIO()
+    frame.write_csv(out, include_header=False)
+    return out.getvalue()
