@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from typing import Any
 
 import pytest
@@ -91,6 +92,15 @@ def access_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     return [json.loads(r.getMessage()) for r in caplog.records if r.name == ACCESS_LOGGER]
 
 
+def access_lines_when(caplog: pytest.LogCaptureFixture, count: int) -> list[dict[str, Any]]:
+    """The access lines once ``count`` are there (or after 10 s): a line is written when the
+    server's handling of a request ends, which can be just after the client has the answer."""
+    deadline = time.monotonic() + 10
+    while len(access_lines(caplog)) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return access_lines(caplog)
+
+
 def test_one_json_line_per_request_with_the_fields(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -100,7 +110,7 @@ def test_one_json_line_per_request_with_the_fields(
         api.read("totals", body(), auth=None)
         api.ingest("users", [{"id": "77", "handle": "zed"}])
         api.http.get(api.url("/healthz"))
-    lines = access_lines(caplog)
+        lines = access_lines_when(caplog, 5)
     assert len(lines) == 5
     for line in lines:
         assert set(line) == FIELDS
