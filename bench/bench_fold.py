@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from engagement_api.domain import Post
 from engagement_api.ingest import (
     Batch,
     Kind,
@@ -29,7 +30,6 @@ from engagement_api.ingest import (
 from engagement_api.ingest.decode import numbered
 from engagement_api.ingest.events import fold_precise
 from engagement_api.ingest.generator import generate
-from engagement_api.store.protocols import Post
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 

@@ -49,10 +49,10 @@ from oauthlib.oauth1 import Client as OAuth1Signer
 from rich.console import Console
 from rich.table import Table
 
-from engagement_api.admin import create_app, create_ingest_key, create_token
 from engagement_api.clock import SystemClock
 from engagement_api.ingest import Format
-from engagement_api.loading import Loader
+from engagement_api.service.credentials import create_app, create_ingest_key, create_token
+from engagement_api.service.loading import Loader
 from engagement_api.store import open_store
 
 #: Event types sent (positive counts only, no video): views and interactions.
@@ -523,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
         url = args.database_url or f"sqlite:///{tmp}/load.db"
         store = open_store(url)
         store.migrate()
-        loader = Loader(store, clock)
+        loader = Loader(store, store, clock)
         world = make_world(rng, args.users, args.posts_per_user, clock.now())
         load_world(loader, world)
         for a in range(args.apps):

@@ -25,8 +25,8 @@ import psycopg
 from engagement_api.contract.metrics import VIDEO_VIEWS
 from engagement_api.ingest import Batch, Format, Kind, referenced_post_ids, validate_events
 from engagement_api.store import Store
-from engagement_api.store import postgres as pgstore
 from engagement_api.store.deltas import DeltaTable
+from engagement_api.store.postgres import counters as pgstore
 
 _EXPLAIN = "EXPLAIN (ANALYZE, BUFFERS, WAL, VERBOSE OFF) "
 

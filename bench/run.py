@@ -35,12 +35,12 @@ from bench import synth
 from bench.baseline import PgRawEvents, RawEvents
 from bench.server import Server
 from bench.timing import Latency, interleaved, timed
-from engagement_api import admin
 from engagement_api.clock import ManualClock
 from engagement_api.contract.metrics import Endpoint
 from engagement_api.ingest import Format
-from engagement_api.loading import EventSource, Loader
-from engagement_api.reading import EngagementReader
+from engagement_api.service import credentials
+from engagement_api.service.loading import EventSource, Loader
+from engagement_api.service.reading import EngagementReader
 from engagement_api.settings import Settings
 from engagement_api.store import Store, open_store
 
@@ -131,8 +131,8 @@ class Bench:
         self.store: Store = open_store(self.db_url)
         self.store.migrate()
         self.settings = Settings(database_url=self.db_url, clock=self.clock)
-        self.loader = Loader(self.store, self.clock)
-        self.reader = EngagementReader(self.store, self.settings)
+        self.loader = Loader(self.store, self.store, self.clock)
+        self.reader = EngagementReader(self.store, self.store, self.settings)
         self.raw = PgRawEvents(self.db_url) if self.postgres else RawEvents(str(self.db_path))
         self.world = synth.build_world(options.seed)
         self.rng = random.Random(options.seed + 1)
@@ -412,9 +412,11 @@ class Bench:
     # -- 5. HTTP ---------------------------------------------------------------------------
 
     def http(self) -> None:
-        app = admin.create_app(self.store, self.clock, "bench", rate_limit=10**9)
-        token = admin.create_token(self.store, self.clock, app.consumer_key, self.world.owner_id)
-        ingest_key = admin.create_ingest_key(self.store, self.clock)
+        app = credentials.create_app(self.store, self.clock, "bench", rate_limit=10**9)
+        token = credentials.create_token(
+            self.store, self.clock, app.consumer_key, self.world.owner_id
+        )
+        ingest_key = credentials.create_ingest_key(self.store, self.clock)
         server = Server(
             self.db_url, self.now, str(self.workdir / "server.log"), self.options.workers
         )
@@ -429,7 +431,7 @@ class Bench:
         finally:
             server.stop()
 
-    def _signer(self, app: admin.IssuedApp, token: Any) -> Callable[[str], dict[str, str]]:
+    def _signer(self, app: credentials.IssuedApp, token: Any) -> Callable[[str], dict[str, str]]:
         """OAuth 1.0a user-context headers for one POST to ``url`` (a fresh nonce each)."""
         timestamp = str(int(self.now.timestamp()))
 

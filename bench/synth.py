@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from engagement_api.store import MediaItem, PostRecord, User
+from engagement_api.domain import MediaItem, PostRecord, User
 
 #: The fixed "now" of every benchmark run (the server and the loader use a ManualClock).
 NOW = datetime(2026, 11, 26, 12, 34, 56, tzinfo=UTC)

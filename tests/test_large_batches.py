@@ -13,9 +13,10 @@ import pytest
 from engagement_api.clock import ManualClock
 from engagement_api.contract.errors import Conflict
 from engagement_api.contract.metrics import METRICS
+from engagement_api.domain import PostRecord, User
 from engagement_api.ingest import Batch, BatchRejected, Format
-from engagement_api.loading import PIECE_BYTES, EventSource, Loader
-from engagement_api.store import PostRecord, Store, User
+from engagement_api.service.loading import PIECE_BYTES, EventSource, Loader
+from engagement_api.store import Store
 from tests.conftest import NOW
 
 FAV = METRICS["favorites"].code
@@ -36,9 +37,7 @@ def _batch(lines: int, seed: int = 0) -> tuple[bytes, Counter[tuple[int, int]]]:
     for i in range(lines):
         pid = POSTS[(i * 7 + seed) % len(POSTS)]
         kind = "favorites" if i % 3 == 0 else "impressions"
-        at = (CREATED + timedelta(seconds=(i * 37 + seed) % 200_000)).strftime(
-            "%Y-%m-%dT%H:%M:%SZ"
-        )
+        at = (CREATED + timedelta(seconds=(i * 37 + seed) % 200_000)).strftime("%Y-%m-%dT%H:%M:%SZ")
         count = 1 + i % 4
         out.append(json.dumps({"tweet_id": str(pid), "type": kind, "at": at, "count": count}))
         code = FAV if kind == "favorites" else IMP
@@ -53,7 +52,7 @@ LINES = 60_000  # about 5 MB: the columnar path (and one piece for a progress ba
 
 def test_a_large_batch_is_applied_once_and_counted_exactly(store: Store) -> None:
     _seed(store)
-    loader = Loader(store, ManualClock(NOW))
+    loader = Loader(store, store, ManualClock(NOW))
     data, sums = _batch(LINES)
     assert 256 * 1024 < len(data) < PIECE_BYTES
     assert Batch(data, Format.NDJSON, "events").event_frame is not None  # the columnar path
@@ -70,7 +69,7 @@ def test_a_large_batch_is_applied_once_and_counted_exactly(store: Store) -> None
 
 def test_a_large_bad_batch_lists_its_bad_line_and_applies_nothing(store: Store) -> None:
     _seed(store)
-    loader = Loader(store, ManualClock(NOW))
+    loader = Loader(store, store, ManualClock(NOW))
     data, _ = _batch(LINES)
     bad = data + b'{"tweet_id": "999", "type": "favorites", "at": "2026-11-25T10:00:00Z"}\n'
     with pytest.raises(BatchRejected) as caught:
@@ -84,11 +83,11 @@ def test_a_replay_is_a_duplicate_even_when_the_batch_would_no_longer_validate(
     store: Store,
 ) -> None:
     _seed(store)
-    loader = Loader(store, ManualClock(NOW))
+    loader = Loader(store, store, ManualClock(NOW))
     data, sums = _batch(LINES)
     loader.load_events(data, Format.NDJSON, key="k-1")
     # a server whose clock says the events are in the future would refuse the batch
-    loader = Loader(store, ManualClock(CREATED))
+    loader = Loader(store, store, ManualClock(CREATED))
     again = loader.load_events(data, Format.NDJSON, key="k-1")
     assert (again.accepted, again.duplicate) == (LINES, True)
     assert store.totals(POSTS, [FAV, IMP, ENG]) == dict(sums)
@@ -100,7 +99,7 @@ def test_a_file_in_pieces_with_progress_adds_up_and_numbers_lines_in_the_whole_f
     store: Store,
 ) -> None:
     _seed(store)
-    loader = Loader(store, ManualClock(NOW))
+    loader = Loader(store, store, ManualClock(NOW))
     lines = 250_000
     data, sums = _batch(lines)
     assert len(data) > 2 * PIECE_BYTES  # three pieces or more
@@ -119,7 +118,7 @@ def test_several_files_are_applied_in_order_each_once_while_the_next_is_validate
     store: Store,
 ) -> None:
     _seed(store)
-    loader = Loader(store, ManualClock(NOW))
+    loader = Loader(store, store, ManualClock(NOW))
     batches = [_batch(LINES // 3, seed=s) for s in range(3)]
     small = _batch(40, seed=9)  # the row paths, between two columnar batches
     datas = [batches[0][0], small[0], batches[1][0], batches[0][0], batches[2][0]]
@@ -148,7 +147,7 @@ def test_several_files_are_applied_in_order_each_once_while_the_next_is_validate
 
 def test_a_bad_file_stops_the_run_after_the_files_before_it(store: Store) -> None:
     _seed(store)
-    loader = Loader(store, ManualClock(NOW))
+    loader = Loader(store, store, ManualClock(NOW))
     good, sums = _batch(LINES // 3)
     bad = good + b'{"tweet_id": "999", "type": "favorites", "at": "2026-11-25T10:00:00Z"}\n'
     later, _ = _batch(LINES // 3, seed=5)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from engagement_api.clock import Clock, SystemClock
-from engagement_api.store.base import DEFAULT_URL
+from engagement_api.store.backends import DEFAULT_URL
 
 ENV_PREFIX = "ENGAGEMENT_API_"
 

@@ -23,9 +23,9 @@ import httpx
 import uvicorn
 from oauthlib.oauth1 import SIGNATURE_TYPE_AUTH_HEADER, Client
 
-from engagement_api import admin
 from engagement_api.api.app import create_app
 from engagement_api.clock import ManualClock
+from engagement_api.service import credentials
 from engagement_api.settings import Settings
 from engagement_api.store import Store
 from tests.api.model import Event, iso
@@ -112,7 +112,10 @@ class ThreadServer:
         #: One client for the session: making an httpx.Client loads CA certificates (slow).
         self.http = httpx.Client(timeout=30.0)
         config = uvicorn.Config(
-            self._dispatch, interface="asgi3", log_level="warning", lifespan="off",
+            self._dispatch,
+            interface="asgi3",
+            log_level="warning",
+            lifespan="off",
             access_log=False,
         )
         self._server = uvicorn.Server(config)
@@ -165,9 +168,9 @@ class Api:
     settings: Settings
     http: httpx.Client
     ingest_key: str
-    app: admin.IssuedApp
-    disabled_app: admin.IssuedApp
-    tokens: dict[str, tuple[admin.IssuedApp, str, str]] = field(default_factory=dict)
+    app: credentials.IssuedApp
+    disabled_app: credentials.IssuedApp
+    tokens: dict[str, tuple[credentials.IssuedApp, str, str]] = field(default_factory=dict)
 
     @property
     def token(self) -> tuple[str, str]:
@@ -181,7 +184,7 @@ class Api:
         self,
         url: str,
         *,
-        app: admin.IssuedApp | None = None,
+        app: credentials.IssuedApp | None = None,
         token: tuple[str, str] | None = None,
         method: str = "POST",
         body: bytes | None = None,
@@ -220,8 +223,11 @@ class Api:
             return {}
         if auth in self.tokens:
             app, token, secret = self.tokens[auth]
-            return {"Authorization": self.oauth_header(url, app=app, token=(token, secret),
-                                                       method=method)}
+            return {
+                "Authorization": self.oauth_header(
+                    url, app=app, token=(token, secret), method=method
+                )
+            }
         if auth == "app":
             return {"Authorization": self.oauth_header(url, method=method)}
         if auth == "bearer":
@@ -315,15 +321,15 @@ def build_api(
     """Plug a new app into the server, issue credentials, load the world over HTTP; yield."""
     config = Settings(database_url=store.url, clock=clock, **settings)
     with server.serving(create_app(config, store)):
-        app = admin.create_app(store, clock, "engagement app", 1000)
-        disabled = admin.create_app(store, clock, "disabled app", 1000)
+        app = credentials.create_app(store, clock, "engagement app", 1000)
+        disabled = credentials.create_app(store, clock, "disabled app", 1000)
         api = Api(
             base_url=server.base_url,
             store=store,
             clock=clock,
             settings=config,
             http=server.http,
-            ingest_key=admin.create_ingest_key(store, clock),
+            ingest_key=credentials.create_ingest_key(store, clock),
             app=app,
             disabled_app=disabled,
         )
@@ -335,7 +341,7 @@ def build_api(
             ("carol", CAROL, app),
             ("disabled", ALICE, disabled),
         ):
-            token = admin.create_token(store, clock, issuer.consumer_key, user)
+            token = credentials.create_token(store, clock, issuer.consumer_key, user)
             api.tokens[name] = (issuer, token.token, token.secret)
         assert store.set_app_enabled(disabled.consumer_key, False)
         yield api

@@ -36,8 +36,7 @@ TOTALS_ASK = body(WATCHED, ["impressions", "engagements", "favorites", "retweets
 WINDOW_ASK = body(
     WATCHED,
     ["impressions", "engagements", "favorites", "url_clicks"],
-    {"hourly": {"group_by": ["tweet.id", "engagement.type", "engagement.day",
-                             "engagement.hour"]}},
+    {"hourly": {"group_by": ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]}},
     start="2026-11-24T00:00:00Z",
 )
 
@@ -85,7 +84,8 @@ def test_events_are_counted_once_acknowledged(api: Api, fmt: str) -> None:
     assert hourly[str(PHOTO)]["url_clicks"]["2026-11-25"]["22"] == "3"
     assert hourly[str(PHOTO)]["favorites"]["2026-11-25"]["23"] == "-1"
     assert hourly[str(PHOTO)]["engagements"]["2026-11-25"] == {
-        **{f"{h:02d}": "0" for h in range(24)}, "22": "3"
+        **{f"{h:02d}": "0" for h in range(24)},
+        "22": "3",
     }
 
 
@@ -93,23 +93,35 @@ def test_event_fields_leniency(api: Api) -> None:
     """Integer IDs read exactly, pre-aggregated counts, the old type name, blank lines, a
     zoned timestamp, and fields the server does not know."""
     lines = [
-        json.dumps({"tweet_id": RECENT, "type": "favorites", "at": "2026-11-26T10:00:00Z",
-                    "count": 7}),
+        json.dumps(
+            {"tweet_id": RECENT, "type": "favorites", "at": "2026-11-26T10:00:00Z", "count": 7}
+        ),
         "",
-        json.dumps({"tweet_id": str(RECENT), "type": "media_clicks",
-                    "at": "2026-11-26T12:15:00+02:00", "source": "export"}),
+        json.dumps(
+            {
+                "tweet_id": str(RECENT),
+                "type": "media_clicks",
+                "at": "2026-11-26T12:15:00+02:00",
+                "source": "export",
+            }
+        ),
         "   ",
-        json.dumps({"tweet_id": str(RECENT), "type": "favorites", "at": "2026-11-26T10:30",
-                    "count": None}),
+        json.dumps(
+            {"tweet_id": str(RECENT), "type": "favorites", "at": "2026-11-26T10:30", "count": None}
+        ),
     ]
     response = api.ingest("events", "\n".join(lines).encode(), key="lenient")
     assert response.status_code == 200, response.text
     assert response.json() == {"accepted": 3, "duplicate": False}
-    data = api.read_ok("historical", body(
-        [RECENT], ["favorites", "media_engagements", "engagements"],
-        {"h": {"group_by": ["engagement.type", "engagement.hour"]}},
-        start="2026-11-26T00:00:00Z",
-    ))
+    data = api.read_ok(
+        "historical",
+        body(
+            [RECENT],
+            ["favorites", "media_engagements", "engagements"],
+            {"h": {"group_by": ["engagement.type", "engagement.hour"]}},
+            start="2026-11-26T00:00:00Z",
+        ),
+    )
     assert data["h"]["favorites"]["10"] == "8"
     assert data["h"]["media_engagements"]["10"] == "1"  # 12:15+02:00 is 10:15 UTC
     assert data["h"]["engagements"]["10"] == "9"
@@ -119,9 +131,12 @@ def test_event_fields_leniency(api: Api) -> None:
 def test_users_and_tweets_are_upserts(api: Api, fmt: str) -> None:
     users = [{"id": "2001", "handle": "dora"}, {"id": 2002, "handle": "Eve_2"}]
     tweets = [
-        {"id": "1400000000000000001", "author_id": "2001",
-         "created_at": iso(NOW - timedelta(days=1)),
-         "media": [{"media_key": "7_dora", "type": "video"}]},
+        {
+            "id": "1400000000000000001",
+            "author_id": "2001",
+            "created_at": iso(NOW - timedelta(days=1)),
+            "media": [{"media_key": "7_dora", "type": "video"}],
+        },
         {"id": 1400000000000000002, "author_id": 2002, "created_at": iso(NOW)},
     ]
     for _ in range(2):  # loading the same records twice changes nothing
@@ -131,11 +146,16 @@ def test_users_and_tweets_are_upserts(api: Api, fmt: str) -> None:
             assert response.json() == {"accepted": 2}
     api.send_events([Event(1400000000000000001, "video_views", NOW - timedelta(hours=1), 4)])
     data = api.read_ok(
-        "totals", body(["1400000000000000001", "1400000000000000002"], ["video_views"]),
+        "totals",
+        body(["1400000000000000001", "1400000000000000002"], ["video_views"]),
         auth="bearer",
     )
-    assert data == {"perTweet": {"1400000000000000001": {"video_views": "4"},
-                                 "1400000000000000002": {"video_views": "0"}}}
+    assert data == {
+        "perTweet": {
+            "1400000000000000001": {"video_views": "4"},
+            "1400000000000000002": {"video_views": "0"},
+        }
+    }
 
 
 def test_a_post_update_keeps_the_fields_it_leaves_out(api: Api) -> None:
@@ -153,24 +173,26 @@ def test_a_post_update_keeps_the_fields_it_leaves_out(api: Api) -> None:
 
 # -- atomic batches: every bad line, nothing applied ---------------------------------------
 
-BAD_EVENTS = "\n".join([
-    ev(RECENT, "favorites", at(26, 10)),
-    ev(1869999999999999998, "favorites", at(26, 10)),
-    ev(RECENT, "favorites", at(26, 10), 0),
-    json.dumps({"tweet_id": str(RECENT), "type": "favorites"}),
-    "",
-    ev(RECENT, "likes", at(26, 10)),
-    '{"tweet_id": ',
-    ev(PHOTO, "video_views", at(26, 10)),
-    ev(RECENT, "favorites", NOW + timedelta(minutes=5, seconds=1)),
-    ev(RECENT, "favorites", at(1, 0)),
-    ev(RECENT, "impressions", at(26, 10), -1),
-    ev(RECENT, "engagements", at(26, 10)),
-    json.dumps({"tweet_id": "12ab", "type": "favorites", "at": iso(at(26, 10)), "count": 1.0}),
-    json.dumps(["not", "an", "object"]),
-    json.dumps({"tweet_id": str(RECENT), "type": "favorites", "at": "26/11/2026"}),
-    ev(PHOTO, "impressions", at(26, 11), 9),
-]).encode()
+BAD_EVENTS = "\n".join(
+    [
+        ev(RECENT, "favorites", at(26, 10)),
+        ev(1869999999999999998, "favorites", at(26, 10)),
+        ev(RECENT, "favorites", at(26, 10), 0),
+        json.dumps({"tweet_id": str(RECENT), "type": "favorites"}),
+        "",
+        ev(RECENT, "likes", at(26, 10)),
+        '{"tweet_id": ',
+        ev(PHOTO, "video_views", at(26, 10)),
+        ev(RECENT, "favorites", NOW + timedelta(minutes=5, seconds=1)),
+        ev(RECENT, "favorites", at(1, 0)),
+        ev(RECENT, "impressions", at(26, 10), -1),
+        ev(RECENT, "engagements", at(26, 10)),
+        json.dumps({"tweet_id": "12ab", "type": "favorites", "at": iso(at(26, 10)), "count": 1.0}),
+        json.dumps(["not", "an", "object"]),
+        json.dumps({"tweet_id": str(RECENT), "type": "favorites", "at": "26/11/2026"}),
+        ev(PHOTO, "impressions", at(26, 11), 9),
+    ]
+).encode()
 BAD_EVENTS_ERRORS = [
     'line 2: tweet_id "1869999999999999998": Post not loaded',
     "line 3: count 0: must not be zero",
@@ -191,36 +213,70 @@ BAD_EVENTS_ERRORS = [
 BATCHES = [
     # (case, kind, body, content type, errors)
     ("events: every bad line", "events", BAD_EVENTS, "application/x-ndjson", BAD_EVENTS_ERRORS),
-    ("events: JSON array elements are numbered", "events",
-     json.dumps([json.loads(ev(RECENT, "favorites", at(26, 10))), 1, {}]).encode(),
-     "application/json",
-     ["line 2: must be a JSON object, not a number", "line 3: tweet_id: is required",
-      "line 3: type: is required", "line 3: at: is required"]),
-    ("events: a JSON array that does not parse", "events", b'[{"tweet_id": 1}, {]',
-     "application/json",
-     ["invalid JSON: JSON is malformed: object keys must be strings (byte 19)"]),
-    ("events: not an array", "events", b'{"tweet_id": "1"}', "application/json",
-     ["must be a JSON array of objects, not an object"]),
-    ("tweets", "tweets", "\n".join([
-        json.dumps({"id": "5", "author_id": "99", "created_at": "2026-11-01"}),
-        json.dumps({"id": "6", "author_id": str(ALICE)}),
-        json.dumps({"id": str(RECENT), "author_id": "1002", "created_at": "2026-11-01"}),
-        json.dumps({"id": "7", "author_id": str(ALICE), "created_at": "2026-11-01"}),
-    ]).encode(), "application/x-ndjson",
-     ['line 1: author_id "99": User not loaded',
-      "line 2: created_at: is required",
-      'line 3: author_id "1002": differs from the loaded Post\'s author_id 1001',
-      'line 3: created_at "2026-11-01": differs from the loaded Post\'s created_at '
-      "2026-11-16T12:30:00Z"]),
-    ("users", "users", json.dumps([
-        {"id": "7", "handle": "ALICE"},
-        {"id": "8", "handle": "bad handle"},
-        {"id": "x", "handle": "ok"},
-        {"id": "9", "handle": "fine"},
-    ]).encode(), "application/json",
-     ['line 1: handle "ALICE": is taken by user 1001',
-      'line 2: handle "bad handle": must be 1 to 15 letters, digits or underscores',
-      'line 3: id "x": must be a string of decimal digits']),
+    (
+        "events: JSON array elements are numbered",
+        "events",
+        json.dumps([json.loads(ev(RECENT, "favorites", at(26, 10))), 1, {}]).encode(),
+        "application/json",
+        [
+            "line 2: must be a JSON object, not a number",
+            "line 3: tweet_id: is required",
+            "line 3: type: is required",
+            "line 3: at: is required",
+        ],
+    ),
+    (
+        "events: a JSON array that does not parse",
+        "events",
+        b'[{"tweet_id": 1}, {]',
+        "application/json",
+        ["invalid JSON: JSON is malformed: object keys must be strings (byte 19)"],
+    ),
+    (
+        "events: not an array",
+        "events",
+        b'{"tweet_id": "1"}',
+        "application/json",
+        ["must be a JSON array of objects, not an object"],
+    ),
+    (
+        "tweets",
+        "tweets",
+        "\n".join(
+            [
+                json.dumps({"id": "5", "author_id": "99", "created_at": "2026-11-01"}),
+                json.dumps({"id": "6", "author_id": str(ALICE)}),
+                json.dumps({"id": str(RECENT), "author_id": "1002", "created_at": "2026-11-01"}),
+                json.dumps({"id": "7", "author_id": str(ALICE), "created_at": "2026-11-01"}),
+            ]
+        ).encode(),
+        "application/x-ndjson",
+        [
+            'line 1: author_id "99": User not loaded',
+            "line 2: created_at: is required",
+            'line 3: author_id "1002": differs from the loaded Post\'s author_id 1001',
+            'line 3: created_at "2026-11-01": differs from the loaded Post\'s created_at '
+            "2026-11-16T12:30:00Z",
+        ],
+    ),
+    (
+        "users",
+        "users",
+        json.dumps(
+            [
+                {"id": "7", "handle": "ALICE"},
+                {"id": "8", "handle": "bad handle"},
+                {"id": "x", "handle": "ok"},
+                {"id": "9", "handle": "fine"},
+            ]
+        ).encode(),
+        "application/json",
+        [
+            'line 1: handle "ALICE": is taken by user 1001',
+            'line 2: handle "bad handle": must be 1 to 15 letters, digits or underscores',
+            'line 3: id "x": must be a string of decimal digits',
+        ],
+    ),
 ]
 
 
@@ -233,8 +289,7 @@ def test_a_batch_with_bad_lines_is_refused_whole(
     api: Api, kind: str, content: bytes, content_type: str, errors: list[str]
 ) -> None:
     before = snapshot(api)
-    response = api.ingest(kind, content, key="bad-batch",
-                          headers={"Content-Type": content_type})
+    response = api.ingest(kind, content, key="bad-batch", headers={"Content-Type": content_type})
     assert response.status_code == 400
     assert response.json() == {"errors": errors}
     assert snapshot(api) == before
@@ -247,9 +302,13 @@ def test_a_batch_with_bad_lines_is_refused_whole(
 def test_a_refused_batch_does_not_use_up_its_key(api: Api) -> None:
     """The producer fixes the batch and resends it under the same key."""
     fixed = b"\n".join(
-        line for line in BAD_EVENTS.split(b"\n")
-        if line in (ev(RECENT, "favorites", at(26, 10)).encode(),
-                    ev(PHOTO, "impressions", at(26, 11), 9).encode())
+        line
+        for line in BAD_EVENTS.split(b"\n")
+        if line
+        in (
+            ev(RECENT, "favorites", at(26, 10)).encode(),
+            ev(PHOTO, "impressions", at(26, 11), 9).encode(),
+        )
     )
     assert api.ingest("events", BAD_EVENTS, key="fix-me").status_code == 400
     response = api.ingest("events", fixed, key="fix-me")
@@ -336,14 +395,14 @@ def test_concurrent_senders_of_one_batch_apply_it_once(api: Api) -> None:
     [
         ({}, KEY_REQUIRED),
         ({"Idempotency-Key": ""}, KEY_REQUIRED),
-        ({"Idempotency-Key": "x" * 256},
-         "Idempotency-Key must be 1 to 255 visible ASCII characters"),
+        (
+            {"Idempotency-Key": "x" * 256},
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ),
     ],
     ids=["missing", "empty", "too long"],
 )
-def test_events_need_an_idempotency_key(
-    api: Api, headers: dict[str, str], message: str
-) -> None:
+def test_events_need_an_idempotency_key(api: Api, headers: dict[str, str], message: str) -> None:
     before = snapshot(api)
     response = api.ingest("events", [e.record() for e in GOOD], headers=headers)
     assert response.status_code == 400
@@ -432,7 +491,10 @@ def test_ingest_body_limit(make_api: Callable[..., Api]) -> None:
         # streamed without Content-Length
         content = _padded_events(limit + 1)
         response = api.request(
-            "POST", f"/ingest/{kind}", iter([content[:1000], content[1000:]]), auth="ingest",
+            "POST",
+            f"/ingest/{kind}",
+            iter([content[:1000], content[1000:]]),
+            auth="ingest",
             headers={"Content-Type": "application/x-ndjson", "Idempotency-Key": "big"},
         )
         assert response.status_code == 413
@@ -475,8 +537,12 @@ def test_a_large_batch_is_read_in_columns_with_the_same_answers(api: Api) -> Non
     """Over 256 KiB of plain NDJSON takes the columnar path: bad lines are still each named
     (400, nothing applied), and the fixed batch is counted once."""
     good = [
-        Event(RECENT if i % 2 else PHOTO, "favorites" if i % 3 else "impressions",
-              at(26, 8 + i % 3, i % 60), 1 + i % 5)
+        Event(
+            RECENT if i % 2 else PHOTO,
+            "favorites" if i % 3 else "impressions",
+            at(26, 8 + i % 3, i % 60),
+            1 + i % 5,
+        )
         for i in range(4_000)
     ]
     lines = [json.dumps(e.record()) for e in good]
@@ -484,14 +550,20 @@ def test_a_large_batch_is_read_in_columns_with_the_same_answers(api: Api) -> Non
     assert len(data) > COLUMNAR_MIN_BYTES
     assert Batch(data, "ndjson", "events").event_frame is not None  # the columnar path
     before = snapshot(api)
-    bad = data + (ev(RECENT, "favorites", at(26, 9), 0) + "\n"
-                  + ev(999, "favorites", at(26, 9)) + "\n").encode()
+    bad = (
+        data
+        + (
+            ev(RECENT, "favorites", at(26, 9), 0) + "\n" + ev(999, "favorites", at(26, 9)) + "\n"
+        ).encode()
+    )
     response = api.ingest("events", bad, key="large")
     assert response.status_code == 400
-    assert response.json() == {"errors": [
-        'line 4001: count 0: must not be zero',
-        'line 4002: tweet_id "999": Post not loaded',
-    ]}
+    assert response.json() == {
+        "errors": [
+            "line 4001: count 0: must not be zero",
+            'line 4002: tweet_id "999": Post not loaded',
+        ]
+    }
     assert snapshot(api) == before
     for duplicate in (False, True):
         response = api.ingest("events", data, key="large")

@@ -63,10 +63,12 @@ def test_requests_are_counted_by_route_template_and_status(api: Api) -> None:
 
 
 def test_ingest_is_counted(api: Api) -> None:
-    api.send_events([Event(RECENT, "favorites", at(26, 10)), Event(RECENT, "replies", at(26, 9))],
-                    key="obs-1")
-    api.send_events([Event(RECENT, "favorites", at(26, 10)), Event(RECENT, "replies", at(26, 9))],
-                    key="obs-1")  # a replay
+    api.send_events(
+        [Event(RECENT, "favorites", at(26, 10)), Event(RECENT, "replies", at(26, 9))], key="obs-1"
+    )
+    api.send_events(
+        [Event(RECENT, "favorites", at(26, 10)), Event(RECENT, "replies", at(26, 9))], key="obs-1"
+    )  # a replay
     bad = b'{"tweet_id": "1", "type": "favorites", "at": "2026-11-26T10:00:00Z"}\n' * 2
     assert api.ingest("events", bad, key="obs-bad").status_code == 400
     found = samples(api)

@@ -10,9 +10,9 @@ from typing import Any
 from openapi_spec_validator import validate
 from starlette.routing import Route
 
-from engagement_api import admin
 from engagement_api.api.app import create_app
 from engagement_api.api.openapi import EXAMPLE_POST, document
+from engagement_api.service import credentials
 from engagement_api.settings import Settings
 from engagement_api.store import open_store
 from tests.api.harness import PREFIX, Api
@@ -104,13 +104,21 @@ def test_examples_are_real_answers(api: Api) -> None:
     more = [
         {"tweet_id": EXAMPLE_POST, "type": "favorites", "at": "2026-11-26T09:00:00Z", "count": 11},
         {"tweet_id": EXAMPLE_POST, "type": "replies", "at": "2026-11-23T09:00:00Z", "count": 2},
-        {"tweet_id": EXAMPLE_POST, "type": "impressions", "at": "2026-11-20T09:00:00Z",
-         "count": 100},
-        {"tweet_id": EXAMPLE_POST, "type": "impressions", "at": "2026-11-21T23:59:59Z",
-         "count": 451},
+        {
+            "tweet_id": EXAMPLE_POST,
+            "type": "impressions",
+            "at": "2026-11-20T09:00:00Z",
+            "count": 100,
+        },
+        {
+            "tweet_id": EXAMPLE_POST,
+            "type": "impressions",
+            "at": "2026-11-21T23:59:59Z",
+            "count": 451,
+        },
     ]
     assert api.ingest("events", more, key="batch-more").status_code == 200
-    token = admin.create_token(api.store, api.clock, api.app.consumer_key, 42)
+    token = credentials.create_token(api.store, api.clock, api.app.consumer_key, 42)
     owner = (token.token, token.secret)
 
     def owner_read(endpoint: str, payload: Any) -> Any:
@@ -139,9 +147,11 @@ def test_examples_are_real_answers(api: Api) -> None:
         'oauth_signature="', 'oauth_signature="AAAA'
     )
     check(
-        totals, "post",
-        api.read("totals", request_example(doc, totals), auth=None,
-                 headers={"Authorization": forged}),
+        totals,
+        "post",
+        api.read(
+            "totals", request_example(doc, totals), auth=None, headers={"Authorization": forged}
+        ),
         401,
     )
     bad_id = {**request_example(doc, totals), "tweet_ids": ["12ab"]}
@@ -151,8 +161,10 @@ def test_examples_are_real_answers(api: Api) -> None:
     hr28 = f"{PREFIX}/28hr"
     check(hr28, "post", api.read("28hr", request_example(doc, hr28), auth="bearer"), 403)
     check(
-        totals, "post",
-        api.read("totals", request_example(doc, totals), auth="disabled-bearer"), 403,
+        totals,
+        "post",
+        api.read("totals", request_example(doc, totals), auth="disabled-bearer"),
+        403,
     )
     big = {**request_example(doc, totals), "pad": "x" * api.settings.max_body_bytes}
     check(totals, "post", api.read("totals", big, auth="bearer"), 413)
@@ -176,8 +188,10 @@ def test_examples_are_real_answers(api: Api) -> None:
     )
     check(events, "post", api.ingest("events", bad_line.encode(), key="batch-bad"), 400)
     check(
-        events, "post",
-        api.ingest("events", bad_line.encode(), key="k", auth="bearer"), 401,
+        events,
+        "post",
+        api.ingest("events", bad_line.encode(), key="k", auth="bearer"),
+        401,
     )
 
 

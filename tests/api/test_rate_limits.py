@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from engagement_api import admin
+from engagement_api.service import credentials
 from tests.api.conftest import MAX_BODY_BYTES
 from tests.api.harness import (
     ALICE,
@@ -134,7 +134,7 @@ def test_429_is_gzipped_with_its_headers(api: Api) -> None:
 
 def test_each_endpoint_and_each_app_has_its_own_count(api: Api) -> None:
     assert api.store.set_rate_limit(api.app.consumer_key, 2)
-    other = admin.create_app(api.store, api.clock, "other app", 1)
+    other = credentials.create_app(api.store, api.clock, "other app", 1)
     other_auth = {"Authorization": f"Bearer {other.bearer_token}"}
     for endpoint in ENDPOINTS:
         statuses = [api.read(endpoint, body(), auth="alice").status_code for _ in range(3)]
@@ -239,8 +239,8 @@ def test_usage_is_per_utc_month_and_defaults_to_the_current_one(api: Api) -> Non
 
 def test_usage_is_per_app(api: Api) -> None:
     api.read_ok("totals", body([RECENT]), auth="alice")
-    other = admin.create_app(api.store, api.clock, "other app", 10)
-    token = admin.create_token(api.store, api.clock, other.consumer_key, ALICE)
+    other = credentials.create_app(api.store, api.clock, "other app", 10)
+    token = credentials.create_token(api.store, api.clock, other.consumer_key, ALICE)
     url = api.url("/usage")
     header = api.oauth_header(url, app=other, token=(token.token, token.secret), method="GET")
     response = api.request("GET", "/usage", auth=None, headers={"Authorization": header})

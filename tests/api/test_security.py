@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from engagement_api import admin
 from engagement_api.contract.metrics import METRICS
+from engagement_api.service import credentials
 from tests.api.harness import (
     ALICE,
     BIG,
@@ -72,8 +72,9 @@ def expect(response: Any, status: int, *messages: str) -> None:
 
 def signed(api: Api, endpoint: str = "totals", who: str = "alice", **kwargs: Any) -> str:
     app, token, secret = api.tokens[who]
-    return api.oauth_header(api.url(f"{PREFIX}/{endpoint}"), app=app, token=(token, secret),
-                            **kwargs)
+    return api.oauth_header(
+        api.url(f"{PREFIX}/{endpoint}"), app=app, token=(token, secret), **kwargs
+    )
 
 
 def with_param(header: str, name: str, value: str) -> str:
@@ -82,7 +83,9 @@ def with_param(header: str, name: str, value: str) -> str:
 
 def send(api: Api, header: str, endpoint: str = "totals", payload: Any = None) -> Any:
     return api.read(
-        endpoint, body() if payload is None else payload, auth=None,
+        endpoint,
+        body() if payload is None else payload,
+        auth=None,
         headers={"Authorization": header},
     )
 
@@ -104,11 +107,17 @@ def test_truncated_signature(world: Api) -> None:
     header = signed(world)
     signature = re.search(r'oauth_signature="([^"]*)"', header)
     assert signature
-    expect(send(world, with_param(header, "oauth_signature", signature.group(1)[:10])), 401,
-           NOT_AUTHENTICATED + "Invalid signature")
+    expect(
+        send(world, with_param(header, "oauth_signature", signature.group(1)[:10])),
+        401,
+        NOT_AUTHENTICATED + "Invalid signature",
+    )
     # no signature at all: a required parameter is missing
-    expect(send(world, with_param(header, "oauth_signature", "")), 401,
-           NOT_AUTHENTICATED + "Malformed Authorization header")
+    expect(
+        send(world, with_param(header, "oauth_signature", "")),
+        401,
+        NOT_AUTHENTICATED + "Malformed Authorization header",
+    )
 
 
 def test_signature_made_with_another_apps_secret(world: Api) -> None:
@@ -129,7 +138,7 @@ def test_token_of_another_app(world: Api) -> None:
 
 
 def test_revoked_token(world: Api) -> None:
-    token = admin.create_token(world.store, world.clock, world.app.consumer_key, ALICE)
+    token = credentials.create_token(world.store, world.clock, world.app.consumer_key, ALICE)
     assert world.store.revoke_token(token.token)
     header = world.oauth_header(world.url(f"{PREFIX}/totals"), token=(token.token, token.secret))
     expect(send(world, header), 401, NOT_AUTHENTICATED + "Access token not found")
@@ -143,7 +152,7 @@ def test_replayed_nonce(world: Api) -> None:
     assert state(world) == before
 
 
-@pytest.mark.parametrize("offset", [-301, 301, -10**6, 10**6])
+@pytest.mark.parametrize("offset", [-301, 301, -(10**6), 10**6])
 def test_timestamp_outside_the_window(world: Api, offset: int) -> None:
     when = int(world.clock.now().timestamp()) + offset
     header = signed(world, timestamp=when)
@@ -153,13 +162,19 @@ def test_timestamp_outside_the_window(world: Api, offset: int) -> None:
 @pytest.mark.parametrize("endpoint", ["28hr", "historical"])
 @pytest.mark.parametrize("auth", ["bearer", "app"])
 def test_app_only_on_user_context_endpoints(world: Api, endpoint: str, auth: str) -> None:
-    expect(world.read(endpoint, body(), auth=auth), 403,
-           "Forbidden to access endpoint: user context required")
+    expect(
+        world.read(endpoint, body(), auth=auth),
+        403,
+        "Forbidden to access endpoint: user context required",
+    )
 
 
 def test_bearer_of_another_kind_is_refused(world: Api) -> None:
-    expect(world.read("totals", body(), auth="ingest"), 401,
-           NOT_AUTHENTICATED + "Bearer token not found")
+    expect(
+        world.read("totals", body(), auth="ingest"),
+        401,
+        NOT_AUTHENTICATED + "Bearer token not found",
+    )
     response = world.ingest("users", [{"id": "5", "handle": "eve"}], auth="bearer")
     expect(response, 401, NOT_AUTHENTICATED + "Ingest key not found")
 
@@ -173,7 +188,8 @@ SQL = ["1; DROP TABLE posts; --", "1' OR '1'='1", "' UNION SELECT * FROM apps --
 def test_sql_looking_ids_types_and_grouping_names(world: Api, value: str) -> None:
     expect(world.read("totals", body([value])), 400, f"Invalid Tweet ID: {json.dumps(value)}")
     expect(
-        world.read("totals", body(engagement_types=[value])), 400,
+        world.read("totals", body(engagement_types=[value])),
+        400,
         "One or more of the engagement types you have specified are not supported: "
         f"({json.dumps(value)})."
         " Please adjust your request and try again.",
@@ -181,32 +197,43 @@ def test_sql_looking_ids_types_and_grouping_names(world: Api, value: str) -> Non
     # a grouping name is only echoed back
     answer = world.read_ok("totals", body(groupings={value: {"group_by": ["engagement.type"]}}))
     assert answer == {value: {"favorites": "3"}}
-    response = world.ingest("events", [{"tweet_id": value, "type": "favorites",
-                                        "at": "2026-11-26T10:00:00Z"}], key=value)
+    response = world.ingest(
+        "events",
+        [{"tweet_id": value, "type": "favorites", "at": "2026-11-26T10:00:00Z"}],
+        key=value,
+    )
     assert response.status_code == 400
     assert response.json()["errors"][0].startswith("line 1: tweet_id ")
 
 
 def test_sql_looking_credentials(world: Api) -> None:
-    expect(send(world, with_param(signed(world), "oauth_consumer_key", "x' OR '1'='1")), 401,
-           NOT_AUTHENTICATED + "Consumer key not found")
-    expect(world.read("totals", body(), auth=None,
-                      headers={"Authorization": "Bearer ' OR 1=1 --"}), 401,
-           NOT_AUTHENTICATED + "Bearer token not found")
+    expect(
+        send(world, with_param(signed(world), "oauth_consumer_key", "x' OR '1'='1")),
+        401,
+        NOT_AUTHENTICATED + "Consumer key not found",
+    )
+    expect(
+        world.read("totals", body(), auth=None, headers={"Authorization": "Bearer ' OR 1=1 --"}),
+        401,
+        NOT_AUTHENTICATED + "Bearer token not found",
+    )
 
 
 def test_non_utf8_bodies(world: Api) -> None:
     response = world.read("totals", b'{"tweet_ids": ["\xff\xfe"], "engagement_types": []}')
     assert response.status_code == 400
     assert response.json()["errors"][0].startswith("Request body is not valid JSON")
-    raw = (b'{"tweet_id": "%d", "type": "favorites", "at": "2026-11-26T10:00:00Z"}\n' % RECENT
-           + b'{"tweet_id": "\xc3\x28", "type": "favorites", "at": "2026-11-26T10:00:00Z"}\n')
+    raw = (
+        b'{"tweet_id": "%d", "type": "favorites", "at": "2026-11-26T10:00:00Z"}\n' % RECENT
+        + b'{"tweet_id": "\xc3\x28", "type": "favorites", "at": "2026-11-26T10:00:00Z"}\n'
+    )
     response = world.ingest("events", raw, key="bad-utf8")
     assert response.status_code == 400
     (message,) = response.json()["errors"]
     assert message.startswith("line 2: ")
-    response = world.ingest("users", b"id,handle\n7,\xff\xfe\n", fmt="csv",
-                            headers={"Content-Type": "text/csv"})
+    response = world.ingest(
+        "users", b"id,handle\n7,\xff\xfe\n", fmt="csv", headers={"Content-Type": "text/csv"}
+    )
     assert response.status_code == 400
     assert response.json()["errors"][0].startswith("line 2")
 
@@ -236,8 +263,10 @@ def test_a_very_long_id_is_echoed_shortened(world: Api) -> None:
     assert response.status_code == 400
     (message,) = response.json()["errors"]
     assert message.startswith('Invalid Tweet ID: "999') and len(message) < 200
-    as_number = b'{"tweet_ids": [%s], "engagement_types": ["favorites"], ' \
+    as_number = (
+        b'{"tweet_ids": [%s], "engagement_types": ["favorites"], '
         b'"groupings": {"g": {"group_by": ["engagement.type"]}}}' % (b"9" * 5000)
+    )
     response = world.read("totals", as_number)
     assert response.status_code == 400, response.text
     for value in ("9" * 5000, int("9" * 4000)):
@@ -250,8 +279,10 @@ def test_a_very_long_id_is_echoed_shortened(world: Api) -> None:
 
 
 def test_huge_and_negative_json_numbers(world: Api) -> None:
-    raw = b'{"tweet_ids": [%d, -5], "engagement_types": ["favorites"], ' \
-          b'"groupings": {"g": {"group_by": ["engagement.type"]}}}' % (2**64)
+    raw = (
+        b'{"tweet_ids": [%d, -5], "engagement_types": ["favorites"], '
+        b'"groupings": {"g": {"group_by": ["engagement.type"]}}}' % (2**64)
+    )
     response = world.read("totals", raw)
     assert response.status_code == 400
     assert f"Invalid Tweet ID: {2**64}" in response.json()["errors"]
@@ -274,8 +305,12 @@ def test_huge_and_negative_json_numbers(world: Api) -> None:
     ],
 )
 def test_huge_and_negative_event_counts(world: Api, count: int, reason: str) -> None:
-    line = {"tweet_id": str(PHOTO), "type": "impressions", "at": "2026-11-26T10:00:00Z",
-            "count": count}
+    line = {
+        "tweet_id": str(PHOTO),
+        "type": "impressions",
+        "at": "2026-11-26T10:00:00Z",
+        "count": count,
+    }
     response = world.ingest("events", [line], key=f"count-{count}")
     assert response.status_code == 400, response.text
     (message,) = response.json()["errors"]
@@ -295,9 +330,14 @@ def test_huge_and_negative_rate_of_usage_month(world: Api) -> None:
 
 
 def nested(depth: int) -> bytes:
-    return (b'{"tweet_ids": ["%d"], "engagement_types": ["favorites"], "groupings": '
-            b'{"g": {"group_by": ["engagement.type"]}}, "x": ' % RECENT
-            + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}")
+    return (
+        b'{"tweet_ids": ["%d"], "engagement_types": ["favorites"], "groupings": '
+        b'{"g": {"group_by": ["engagement.type"]}}, "x": '
+        % RECENT
+        + b"[" * (depth - 1)
+        + b"]" * (depth - 1)
+        + b"}"
+    )
 
 
 def test_json_nested_32_levels_is_read_and_33_refused(world: Api) -> None:
@@ -308,8 +348,7 @@ def test_json_nested_32_levels_is_read_and_33_refused(world: Api) -> None:
 def test_json_nested_100k_levels_does_not_crash(world: Api) -> None:
     limit = world.settings.max_body_bytes
     depth = min(100_000, limit // 2 - 200)
-    expect(world.read("totals", nested(depth)), 400,
-           "Request body is nested deeper than 32 levels")
+    expect(world.read("totals", nested(depth)), 400, "Request body is nested deeper than 32 levels")
     # 100k levels in a body that fits: the server with a larger limit
     deep = b"[" * 100_000 + b"]" * 100_000
     response = world.read("totals", deep)
@@ -328,8 +367,11 @@ def test_deeply_nested_ingest_lines(world: Api) -> None:
 
 def test_oversized_bodies(world: Api) -> None:
     limit = world.settings.max_body_bytes
-    expect(world.read("totals", b" " * (limit + 1)), 413,
-           f"Request body is larger than the limit of {limit} bytes")
+    expect(
+        world.read("totals", b" " * (limit + 1)),
+        413,
+        f"Request body is larger than the limit of {limit} bytes",
+    )
     ingest_limit = world.settings.max_ingest_bytes
     response = world.ingest("users", b"\n" * (ingest_limit + 1))
     expect(response, 413, f"Request body is larger than the limit of {ingest_limit} bytes")
@@ -350,5 +392,8 @@ def test_batch_line_limit(make_api: Any) -> None:
 
 
 def test_bob_cannot_read_alices_private_metrics(world: Api) -> None:
-    expect(world.read("28hr", body([RECENT, BOB_POST], ["impressions"]), auth="bob"), 403,
-           f"Forbidden to access tweets: {RECENT}")
+    expect(
+        world.read("28hr", body([RECENT, BOB_POST], ["impressions"]), auth="bob"),
+        403,
+        f"Forbidden to access tweets: {RECENT}",
+    )

@@ -9,14 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engagement_api.auth import (
-    KEY_ALPHABET,
-    Identity,
-    constant_time_equals,
-    hash_secret,
-    new_key,
-)
-from engagement_api.store import App
+from engagement_api.auth import KEY_ALPHABET, Identity, constant_time_equals, hash_secret, new_key
+from engagement_api.domain import App
 from tests.conftest import NOW
 
 

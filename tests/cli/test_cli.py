@@ -35,7 +35,7 @@ EVENTS = '{"tweet_id": "100", "type": "favorites", "at": "2026-01-02T10:00:00Z",
 
 
 def test_migrate_reports_the_schema_version(db: str) -> None:
-    versions = [migration.version for migration in migrations_for("sqlite")]
+    versions = [migration.version for migration in migrations_for("engagement_api.store.sqlite")]
     assert versions[:3] == [1, 2, 3]
     assert ok_json(db, "migrate") == {"schema_version": versions[-1], "applied": versions}
     assert ok_json(db, "migrate") == {"schema_version": versions[-1], "applied": []}
@@ -120,8 +120,9 @@ def test_load_csv_and_json_array(db: str) -> None:
 
 def test_generate_writes_loadable_files(db: str, tmp_path: Path) -> None:
     out = tmp_path / "gen"
-    made = ok_json(db, "generate", "--users", "20", "--tweets", "100", "--days", "3",
-                   "--out", str(out))
+    made = ok_json(
+        db, "generate", "--users", "20", "--tweets", "100", "--days", "3", "--out", str(out)
+    )
     assert made["users"] == 20 and made["tweets"] == 100
     for kind in ("users", "tweets", "events"):
         loaded = ok_json(db, "load", kind, str(out / f"{kind}.ndjson"))

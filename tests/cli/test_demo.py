@@ -19,8 +19,17 @@ def test_demo_seeds_through_the_load_path_and_prints_working_credentials(tmp_pat
     result = CliRunner().invoke(cli, [*args, "--database-url", url])
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
-    for key in ("consumer_key", "consumer_secret", "bearer_token", "access_token",
-                "access_token_secret", "ingest_key", "user_id", "own_tweet_ids", "top_tweet_ids"):
+    for key in (
+        "consumer_key",
+        "consumer_secret",
+        "bearer_token",
+        "access_token",
+        "access_token_secret",
+        "ingest_key",
+        "user_id",
+        "own_tweet_ids",
+        "top_tweet_ids",
+    ):
         assert info[key], key
     store = open_store(url)
     try:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from engagement_api import admin
 from engagement_api.client import EngagementClient, OAuth1App, OAuth1User
 from engagement_api.clock import ManualClock
+from engagement_api.service import credentials
 from engagement_api.store import Store
 from tests.api.harness import PREFIX, Api, ThreadServer, build_api
 from tests.api.model import Event, iso
@@ -34,16 +34,17 @@ class World:
     def client(self, who: str = "dave", **kwargs: Any) -> EngagementClient:
         app = self.api.app
         if who == "dave":
-            auth: Any = OAuth1User(app.consumer_key, app.consumer_secret, *self.dave,
-                                   clock=self.wall)
+            auth: Any = OAuth1User(
+                app.consumer_key, app.consumer_secret, *self.dave, clock=self.wall
+            )
         elif who == "app":
             auth = OAuth1App(app.consumer_key, app.consumer_secret, clock=self.wall)
         else:
             _, token, secret = self.api.tokens[who]
-            auth = OAuth1User(app.consumer_key, app.consumer_secret, token, secret,
-                              clock=self.wall)
-        return EngagementClient(self.api.base_url + PREFIX, auth=auth, wall_clock=self.wall,
-                                **kwargs)
+            auth = OAuth1User(app.consumer_key, app.consumer_secret, token, secret, clock=self.wall)
+        return EngagementClient(
+            self.api.base_url + PREFIX, auth=auth, wall_clock=self.wall, **kwargs
+        )
 
 
 def dave_events(now: datetime, days: int = 60, count: int = 4000, seed: int = 7) -> list[Event]:
@@ -68,9 +69,11 @@ def world(
     with build_api(server, store, clock, **settings) as api:
         api.load("users", [{"id": str(DAVE), "handle": "dave"}])
         created = iso(clock.now() - timedelta(days=120))
-        api.load("tweets", [{"id": str(p), "author_id": str(DAVE), "created_at": created}
-                            for p in DAVE_POSTS])
+        api.load(
+            "tweets",
+            [{"id": str(p), "author_id": str(DAVE), "created_at": created} for p in DAVE_POSTS],
+        )
         events = dave_events(clock.now())
         api.send_events(events)
-        token = admin.create_token(store, clock, api.app.consumer_key, DAVE)
+        token = credentials.create_token(store, clock, api.app.consumer_key, DAVE)
         yield World(api, events, (token.token, token.secret))

@@ -145,8 +145,14 @@ def ids_from(start: int, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def whole(server: FakeServer, endpoint: str, ids: Iterable[int], types: list[str],
-          groupings: Mapping[str, list[str]], **window: str) -> dict[str, Any]:
+def whole(
+    server: FakeServer,
+    endpoint: str,
+    ids: Iterable[int],
+    types: list[str],
+    groupings: Mapping[str, list[str]],
+    **window: str,
+) -> dict[str, Any]:
     """The model's answer to the whole request, as one unlimited request."""
     body: dict[str, Any] = {
         "tweet_ids": [str(i) for i in ids],

@@ -29,9 +29,13 @@ BASE = 4 * 10**18
 
 def _async_client(fake: FakeServer, fake_time: FakeTime, **kwargs: object) -> AsyncEngagementClient:
     return AsyncEngagementClient(
-        "http://testserver/insights/engagement", transport=fake.transport(),
-        sleep=fake_time.asleep, monotonic=fake_time.monotonic, wall_clock=fake_time.wall,
-        random=lambda: 0.0, **kwargs,  # type: ignore[arg-type]
+        "http://testserver/insights/engagement",
+        transport=fake.transport(),
+        sleep=fake_time.asleep,
+        monotonic=fake_time.monotonic,
+        wall_clock=fake_time.wall,
+        random=lambda: 0.0,
+        **kwargs,  # type: ignore[arg-type]
     )
 
 
@@ -48,8 +52,15 @@ def test_async_client_splits_and_merges(fake: FakeServer, fake_time: FakeTime) -
             return (await client.historical(ids, ["favorites"], groupings, **window)).to_dict()
 
     got = asyncio.run(go())
-    expected = whole(fake, "historical", ids, ["favorites"], groupings,
-                     start=window["start"], end=z(NOW.replace(minute=0) + timedelta(hours=1)))
+    expected = whole(
+        fake,
+        "historical",
+        ids,
+        ["favorites"],
+        groupings,
+        start=window["start"],
+        end=z(NOW.replace(minute=0) + timedelta(hours=1)),
+    )
     assert got == expected
     assert len(fake.bodies) == 3 * 2
 
@@ -63,9 +74,14 @@ def test_async_retries_and_other_endpoints(fake: FakeServer, fake_time: FakeTime
         try:
             assert (await client.totals([BASE], ["favorites"])).requests == 1
             assert "start" in (await client.last_28_hours([BASE], ["favorites"])).data
-            assert "g" in await client.request("totals", {
-                "tweet_ids": [str(BASE)], "engagement_types": ["favorites"],
-                "groupings": {"g": {"group_by": ["engagement.type"]}}})
+            assert "g" in await client.request(
+                "totals",
+                {
+                    "tweet_ids": [str(BASE)],
+                    "engagement_types": ["favorites"],
+                    "groupings": {"g": {"group_by": ["engagement.type"]}},
+                },
+            )
             fake.script = [error(500, "x")] * 2
             client.retry = RetryPolicy(max_attempts=2)
             with pytest.raises(ServerError):
@@ -85,15 +101,21 @@ def _params(header: str) -> dict[str, str]:
 
 def test_oauth1_user_header_is_oauthlibs_signature_without_the_body() -> None:
     auth = OAuth1User("ck", "cs", "tok", "ts", clock=lambda: 1_790_000_000.0)
-    request = httpx.Request("POST", "https://h/insights/engagement/totals?x=1",
-                            json={"tweet_ids": ["1"]})
+    request = httpx.Request(
+        "POST", "https://h/insights/engagement/totals?x=1", json={"tweet_ids": ["1"]}
+    )
     signed = next(auth.auth_flow(request))
     params = _params(signed.headers["Authorization"])
     assert params["oauth_token"] == "tok" and params["oauth_timestamp"] == "1790000000"
     assert "oauth_body_hash" not in params
-    expected = Client("ck", client_secret="cs", resource_owner_key="tok",
-                      resource_owner_secret="ts", timestamp="1790000000",
-                      nonce=params["oauth_nonce"])
+    expected = Client(
+        "ck",
+        client_secret="cs",
+        resource_owner_key="tok",
+        resource_owner_secret="ts",
+        timestamp="1790000000",
+        nonce=params["oauth_nonce"],
+    )
     _, headers, _ = expected.sign("https://h/insights/engagement/totals?x=1", "POST")
     assert _params(headers["Authorization"])["oauth_signature"] == params["oauth_signature"]
     assert "ts" not in repr(auth) and "cs" not in repr(auth)
@@ -117,7 +139,10 @@ def test_oauth1_app_only_has_no_token_and_bearer_is_a_bearer() -> None:
         ("https://h", "https://h/insights/engagement/totals"),
         ("https://h/", "https://h/insights/engagement/totals"),
         ("https://h/insights/engagement", "https://h/insights/engagement/totals"),
-        ("https://h:8443/proxy/insights/engagement/", "https://h:8443/proxy/insights/engagement/totals"),
+        (
+            "https://h:8443/proxy/insights/engagement/",
+            "https://h:8443/proxy/insights/engagement/totals",
+        ),
     ],
 )
 def test_base_url(given: str, used: str, fake: FakeServer) -> None:
@@ -143,11 +168,17 @@ def test_requests_ask_for_gzip_and_send_json(
 
 @pytest.mark.parametrize(
     ("ids", "types", "kind"),
-    [("123", ["favorites"], TypeError), (123, ["favorites"], TypeError),
-     ([], ["favorites"], ValueError), ([1], "favorites", TypeError)],
+    [
+        ("123", ["favorites"], TypeError),
+        (123, ["favorites"], TypeError),
+        ([], ["favorites"], ValueError),
+        ([1], "favorites", TypeError),
+    ],
 )
 def test_arguments_of_the_wrong_shape(
-    ids: object, types: object, kind: type[Exception],
+    ids: object,
+    types: object,
+    kind: type[Exception],
     make_client: Callable[..., EngagementClient],
 ) -> None:
     with pytest.raises(kind):

@@ -8,12 +8,7 @@ import platformdirs
 import pytest
 
 from engagement_api.client import BearerAuth, OAuth1App, OAuth1User
-from engagement_api.client.credentials import (
-    Credentials,
-    CredentialsError,
-    default_path,
-    resolve,
-)
+from engagement_api.client.credentials import Credentials, CredentialsError, default_path, resolve
 
 FILE = """
 base_url = "http://file/insights/engagement"
@@ -47,18 +42,37 @@ def test_default_path_is_in_the_platform_config_dir(config_home: Path) -> None:
     ("flags", "env", "expected_key", "expected_url"),
     [
         ({}, {}, "filekey", "http://file/insights/engagement"),
-        ({}, {"ENGAGEMENT_API_CONSUMER_KEY": "envkey"}, "envkey",
-         "http://file/insights/engagement"),
-        ({"consumer_key": "flagkey"}, {"ENGAGEMENT_API_CONSUMER_KEY": "envkey"}, "flagkey",
-         "http://file/insights/engagement"),
-        ({"base_url": "http://flag"}, {"ENGAGEMENT_API_BASE_URL": "http://env"}, "filekey",
-         "http://flag"),
-        ({}, {"ENGAGEMENT_API_BASE_URL": "http://env", "ENGAGEMENT_API_CONSUMER_KEY": ""},
-         "filekey", "http://env"),
+        (
+            {},
+            {"ENGAGEMENT_API_CONSUMER_KEY": "envkey"},
+            "envkey",
+            "http://file/insights/engagement",
+        ),
+        (
+            {"consumer_key": "flagkey"},
+            {"ENGAGEMENT_API_CONSUMER_KEY": "envkey"},
+            "flagkey",
+            "http://file/insights/engagement",
+        ),
+        (
+            {"base_url": "http://flag"},
+            {"ENGAGEMENT_API_BASE_URL": "http://env"},
+            "filekey",
+            "http://flag",
+        ),
+        (
+            {},
+            {"ENGAGEMENT_API_BASE_URL": "http://env", "ENGAGEMENT_API_CONSUMER_KEY": ""},
+            "filekey",
+            "http://env",
+        ),
     ],
 )
 def test_precedence_flags_env_file(
-    config_home: Path, flags: dict[str, str], env: dict[str, str], expected_key: str,
+    config_home: Path,
+    flags: dict[str, str],
+    env: dict[str, str],
+    expected_key: str,
     expected_url: str,
 ) -> None:
     _write_default(FILE)
@@ -70,15 +84,17 @@ def test_precedence_flags_env_file(
 
 def test_field_by_field(config_home: Path) -> None:
     _write_default('consumer_key = "filekey"\n')
-    got = resolve(Credentials(access_token="flagtoken"),
-                  {"ENGAGEMENT_API_CONSUMER_SECRET": "envsecret"})
+    got = resolve(
+        Credentials(access_token="flagtoken"), {"ENGAGEMENT_API_CONSUMER_SECRET": "envsecret"}
+    )
     assert (got.consumer_key, got.consumer_secret, got.access_token) == (
-        "filekey", "envsecret", "flagtoken")
+        "filekey",
+        "envsecret",
+        "flagtoken",
+    )
 
 
-def test_no_file_is_fine_and_an_explicit_file_must_exist(
-    config_home: Path, tmp_path: Path
-) -> None:
+def test_no_file_is_fine_and_an_explicit_file_must_exist(config_home: Path, tmp_path: Path) -> None:
     assert resolve(Credentials(), {}) == Credentials()
     assert resolve(Credentials(), {}).resolved_base_url().endswith("/insights/engagement")
     with pytest.raises(CredentialsError, match="not found"):
@@ -98,8 +114,11 @@ def test_the_file_from_a_flag_or_the_variable(config_home: Path, tmp_path: Path)
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("consumer_key = 1\n", "must be a string"), ("nope = 'x'\n", "unknown keys nope"),
-     ("consumer_key = \n", "cannot read")],
+    [
+        ("consumer_key = 1\n", "must be a string"),
+        ("nope = 'x'\n", "unknown keys nope"),
+        ("consumer_key = \n", "cannot read"),
+    ],
 )
 def test_bad_files(config_home: Path, text: str, message: str) -> None:
     _write_default(text)
@@ -108,8 +127,13 @@ def test_bad_files(config_home: Path, text: str, message: str) -> None:
 
 
 def test_which_auth() -> None:
-    full = Credentials(consumer_key="k", consumer_secret="s", access_token="t",
-                       access_token_secret="ts", bearer_token="b")
+    full = Credentials(
+        consumer_key="k",
+        consumer_secret="s",
+        access_token="t",
+        access_token_secret="ts",
+        bearer_token="b",
+    )
     assert isinstance(full.make_auth(), OAuth1User)
     assert isinstance(Credentials(bearer_token="b").make_auth(), BearerAuth)
     assert isinstance(Credentials(consumer_key="k", consumer_secret="s").make_auth(), OAuth1App)

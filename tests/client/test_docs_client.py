@@ -66,8 +66,12 @@ def test_the_python_examples_run(live: World, capsys: pytest.CaptureFixture[str]
 
 
 def commands() -> list[str]:
-    return [line for block in blocks("sh") for line in block.splitlines()
-            if "engagement-api query" in line]
+    return [
+        line
+        for block in blocks("sh")
+        for line in block.splitlines()
+        if "engagement-api query" in line
+    ]
 
 
 def test_every_query_command_is_in_the_docs() -> None:

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 
-from engagement_api import admin
 from engagement_api.client import (
     AuthenticationError,
     BearerAuth,
@@ -21,6 +20,7 @@ from engagement_api.client import (
 )
 from engagement_api.client.merge import merge
 from engagement_api.clock import ManualClock
+from engagement_api.service import credentials
 from engagement_api.store import Store
 from tests.api.harness import ALICE_AVAILABLE, BOB_POST, PREFIX, RECENT, UNKNOWN, ThreadServer
 from tests.api.model import Counts, floor_hour, hours_between, iso, parse_z, tree
@@ -70,9 +70,13 @@ def test_split_answer_equals_the_servers_own_answer_within_limits(w: World) -> N
     """25 Posts and 7 days fit one request: split by hand (5 IDs, 2 days) it must be the same."""
     groupings = {**SHAPES}
     start, end = iso(NOW - timedelta(days=7)), iso(NOW)
-    body = {"tweet_ids": [str(p) for p in DAVE_POSTS[:25]], "engagement_types": METRICS,
-            "groupings": {n: {"group_by": g} for n, g in groupings.items()},
-            "start": start, "end": end}
+    body = {
+        "tweet_ids": [str(p) for p in DAVE_POSTS[:25]],
+        "engagement_types": METRICS,
+        "groupings": {n: {"group_by": g} for n, g in groupings.items()},
+        "start": start,
+        "end": end,
+    }
     with w.client() as client:
         direct = client.request("historical", body)
         pieces = []
@@ -80,13 +84,14 @@ def test_split_answer_equals_the_servers_own_answer_within_limits(w: World) -> N
             for day in range(0, 7, 2):
                 lo = floor_hour(NOW) - timedelta(days=7 - day)  # windows on whole hours
                 hi = min(lo + timedelta(days=2), NOW)
-                pieces.append(client.historical(DAVE_POSTS[i:i + 5], METRICS, groupings,
-                                                start=lo, end=hi).merged)
+                pieces.append(
+                    client.historical(
+                        DAVE_POSTS[i : i + 5], METRICS, groupings, start=lo, end=hi
+                    ).merged
+                )
     merged = merge(pieces, body["groupings"])
     assert len(pieces) == 5 * 4
-    assert merged == {
-        k: (v if k in ("start", "end") else _ints(v)) for k, v in direct.items()
-    }
+    assert merged == {k: (v if k in ("start", "end") else _ints(v)) for k, v in direct.items()}
 
 
 def _ints(value: object) -> object:
@@ -100,18 +105,24 @@ def test_28hr_and_totals(w: World) -> None:
     with w.client() as client:
         last = client.last_28_hours(DAVE_POSTS, ["favorites"], {"g": ["engagement.type"]})
         total = client.totals(DAVE_POSTS, ["favorites", "impressions"])
-    hours = hours_between(floor_hour(NOW) - timedelta(hours=28), floor_hour(NOW) +
-                          timedelta(hours=1))
-    assert last["g"] == {"favorites": str(sum(counts.window(p, "favorites", hours)
-                                              for p in DAVE_POSTS))}
+    hours = hours_between(
+        floor_hour(NOW) - timedelta(hours=28), floor_hour(NOW) + timedelta(hours=1)
+    )
+    assert last["g"] == {
+        "favorites": str(sum(counts.window(p, "favorites", hours) for p in DAVE_POSTS))
+    }
     assert total.requests == 1
     # Dave's Posts are 120 days old: no impressions on /totals (the 90-day rule), listed
     assert total["perTweet"][str(DAVE_POSTS[0])] == {
-        "favorites": str(counts.totals_value(DAVE_POSTS[0], "favorites")), "impressions": "0"}
+        "favorites": str(counts.totals_value(DAVE_POSTS[0], "favorites")),
+        "impressions": "0",
+    }
     assert total.data["unsupported_for_impressions_engagements_tweet_ids"] == [
-        str(p) for p in DAVE_POSTS]
+        str(p) for p in DAVE_POSTS
+    ]
     assert total.errors == [
-        "Impressions & engagements for tweets older than 90 days are not supported"]
+        "Impressions & engagements for tweets older than 90 days are not supported"
+    ]
 
 
 def test_unowned_and_unavailable_against_the_server(w: World) -> None:
@@ -138,8 +149,9 @@ def test_a_chunk_of_unknown_posts_is_listed_as_unavailable(w: World) -> None:
 
 def test_app_only_and_bearer_on_totals_and_refused_elsewhere(w: World) -> None:
     with w.client("app") as client:
-        assert client.totals([RECENT], ["favorites"])["perTweet"] == {str(RECENT): {
-            "favorites": "0"}}
+        assert client.totals([RECENT], ["favorites"])["perTweet"] == {
+            str(RECENT): {"favorites": "0"}
+        }
         with pytest.raises(ForbiddenError, match="user context required"):
             client.historical([RECENT], ["favorites"])
     with EngagementClient(w.api.base_url, auth=BearerAuth(w.api.app.bearer_token)) as bearer:
@@ -157,18 +169,26 @@ def test_429_from_the_real_server_waits_for_the_reset(w: World) -> None:
     """An app allowed 2 requests a minute: the third waits for x-per-minute-reset (the sleep
     moves the server's ManualClock there) and then succeeds."""
     api = w.api
-    slow = admin.create_app(api.store, api.clock, "slow app", 2)
-    token = admin.create_token(api.store, api.clock, slow.consumer_key, DAVE)
+    slow = credentials.create_app(api.store, api.clock, "slow app", 2)
+    token = credentials.create_token(api.store, api.clock, slow.consumer_key, DAVE)
     slept: list[float] = []
 
     def sleep(seconds: float) -> None:
         slept.append(seconds)
         api.clock.advance(timedelta(seconds=seconds))
 
-    auth = OAuth1User(slow.consumer_key, slow.consumer_secret, token.token, token.secret,
-                      clock=w.wall)  # Dave, through an app allowed 2 requests a minute
-    with EngagementClient(api.base_url + PREFIX, auth=auth, wall_clock=w.wall, sleep=sleep,
-                          monotonic=lambda: 0.0, random=lambda: 0.0, max_concurrency=1) as c:
+    auth = OAuth1User(
+        slow.consumer_key, slow.consumer_secret, token.token, token.secret, clock=w.wall
+    )  # Dave, through an app allowed 2 requests a minute
+    with EngagementClient(
+        api.base_url + PREFIX,
+        auth=auth,
+        wall_clock=w.wall,
+        sleep=sleep,
+        monotonic=lambda: 0.0,
+        random=lambda: 0.0,
+        max_concurrency=1,
+    ) as c:
         result = c.last_28_hours(DAVE_POSTS[:75], ["favorites"])  # 3 requests
         assert result.requests == 3
         assert slept == [60.0]  # NOW is 12:30:00; the limit resets at 12:31:00

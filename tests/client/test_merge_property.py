@@ -50,11 +50,17 @@ def worlds(draw: st.DrawFn, max_posts: int, max_hours: int) -> tuple[FakeServer,
     ids = [BASE_ID + i for i in range(posts)]
     unknown = draw(st.sets(st.sampled_from(ids), max_size=max(0, posts - 1)))
     server = FakeServer(available=set(ids) - unknown)
-    entries = draw(st.lists(
-        st.tuples(st.sampled_from(ids), st.sampled_from(METRICS), st.integers(0, max_hours),
-                  st.integers(-3, 40)),
-        max_size=60,
-    ))
+    entries = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(ids),
+                st.sampled_from(METRICS),
+                st.integers(0, max_hours),
+                st.integers(-3, 40),
+            ),
+            max_size=60,
+        )
+    )
     for post, metric, back, value in entries:
         hour = floor_hour(NOW) - timedelta(hours=back)
         key = (post, metric, hour)
@@ -70,9 +76,12 @@ def _groupings(draw: st.DrawFn, pool: list[list[str]]) -> dict[str, list[str]]:
 
 
 def _client(server: FakeServer) -> EngagementClient:
-    return EngagementClient("http://testserver/insights/engagement",
-                            transport=server.transport(), wall_clock=NOW.timestamp,
-                            max_concurrency=1)
+    return EngagementClient(
+        "http://testserver/insights/engagement",
+        transport=server.transport(),
+        wall_clock=NOW.timestamp,
+        max_concurrency=1,
+    )
 
 
 def _same(got: dict[str, object], expected: dict[str, object]) -> None:
@@ -80,8 +89,11 @@ def _same(got: dict[str, object], expected: dict[str, object]) -> None:
     assert key_order(got) == key_order(expected)
 
 
-FAST = settings(max_examples=40, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FAST = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @FAST

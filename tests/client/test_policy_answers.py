@@ -70,21 +70,37 @@ def test_no_available_post_at_all_raises_as_one_request_would(
 def test_metadata_is_concatenated_deduplicated_and_recounted() -> None:
     groupings = {"g": {"group_by": ["engagement.type"]}}
     answers = [
-        {"start": "2026-10-01T00:00:00Z", "end": "2026-10-29T00:00:00Z", "g": {"a": "1"},
-         "errors": ["2 Tweet ID(s) are unavailable", "Video views for tweets older than 1800 "
-                    "days are not supported"],
-         "unavailable_tweet_ids": ["9", "10"], "unsupported_for_video_views_tweet_ids": ["5"]},
-        {"start": "2026-10-29T00:00:00Z", "end": "2026-11-02T00:00:00Z", "g": {"a": "-3"},
-         "errors": ["1 Tweet ID(s) are unavailable", "Video views for tweets older than 1800 "
-                    "days are not supported"],
-         "unavailable_tweet_ids": ["10"], "unsupported_for_video_views_tweet_ids": ["5"]},
+        {
+            "start": "2026-10-01T00:00:00Z",
+            "end": "2026-10-29T00:00:00Z",
+            "g": {"a": "1"},
+            "errors": [
+                "2 Tweet ID(s) are unavailable",
+                "Video views for tweets older than 1800 days are not supported",
+            ],
+            "unavailable_tweet_ids": ["9", "10"],
+            "unsupported_for_video_views_tweet_ids": ["5"],
+        },
+        {
+            "start": "2026-10-29T00:00:00Z",
+            "end": "2026-11-02T00:00:00Z",
+            "g": {"a": "-3"},
+            "errors": [
+                "1 Tweet ID(s) are unavailable",
+                "Video views for tweets older than 1800 days are not supported",
+            ],
+            "unavailable_tweet_ids": ["10"],
+            "unsupported_for_video_views_tweet_ids": ["5"],
+        },
     ]
     assert merge(answers, groupings, ["100"]) == {
         "start": "2026-10-01T00:00:00Z",
         "end": "2026-11-02T00:00:00Z",
         "g": {"a": -2},
-        "errors": ["3 Tweet ID(s) are unavailable",
-                   "Video views for tweets older than 1800 days are not supported"],
+        "errors": [
+            "3 Tweet ID(s) are unavailable",
+            "Video views for tweets older than 1800 days are not supported",
+        ],
         "unavailable_tweet_ids": ["9", "10", "100"],
         "unsupported_for_video_views_tweet_ids": ["5"],
     }
@@ -101,8 +117,13 @@ def test_age_limit_messages_keep_the_servers_order() -> None:
     groupings = {"g": {"group_by": ["engagement.type"]}}
     vv = "Video views for tweets older than 1800 days are not supported"
     ie = "Impressions & engagements for tweets older than 90 days are not supported"
-    answers = [{"g": {}, "errors": [vv], "unsupported_for_video_views_tweet_ids": ["2"]},
-               {"g": {}, "errors": ["1 Tweet ID(s) are unavailable", ie, vv],
-                "unavailable_tweet_ids": ["3"],
-                "unsupported_for_impressions_engagements_tweet_ids": ["4"]}]
+    answers = [
+        {"g": {}, "errors": [vv], "unsupported_for_video_views_tweet_ids": ["2"]},
+        {
+            "g": {},
+            "errors": ["1 Tweet ID(s) are unavailable", ie, vv],
+            "unavailable_tweet_ids": ["3"],
+            "unsupported_for_impressions_engagements_tweet_ids": ["4"],
+        },
+    ]
     assert merge(answers, groupings)["errors"] == ["1 Tweet ID(s) are unavailable", ie, vv]

@@ -19,29 +19,38 @@ HOUR0 = floor_hour(NOW)
 @pytest.fixture
 def result(make_client: Callable[..., EngagementClient], fake: FakeServer) -> Result:
     fake.available = {A, B}
-    fake.hourly = {(A, "favorites", HOUR0): 3, (B, "favorites", HOUR0): -1,
-                   (A, "impressions", HOUR0): 10}
+    fake.hourly = {
+        (A, "favorites", HOUR0): 3,
+        (B, "favorites", HOUR0): -1,
+        (A, "impressions", HOUR0): 10,
+    }
     return make_client().last_28_hours(
-        [A, B, 7], ["favorites", "impressions"],
-        {"perTweet": ["tweet.id", "engagement.type"],
-         "hourly": ["engagement.type", "engagement.day", "engagement.hour"]},
+        [A, B, 7],
+        ["favorites", "impressions"],
+        {
+            "perTweet": ["tweet.id", "engagement.type"],
+            "hourly": ["engagement.type", "engagement.day", "engagement.hour"],
+        },
     )
 
 
 def test_wire_shape_and_int_counts(result: Result) -> None:
     wire = result.to_dict()
-    assert list(wire) == ["start", "end", "perTweet", "hourly", "errors",
-                          "unavailable_tweet_ids"]
+    assert list(wire) == ["start", "end", "perTweet", "hourly", "errors", "unavailable_tweet_ids"]
     assert wire["perTweet"][str(A)] == {"favorites": "3", "impressions": "10"}
-    assert result.to_dict(int_counts=True)["perTweet"][str(B)] == {"favorites": -1,
-                                                                   "impressions": 0}
+    assert result.to_dict(int_counts=True)["perTweet"][str(B)] == {
+        "favorites": -1,
+        "impressions": 0,
+    }
     assert wire["unavailable_tweet_ids"] == ["7"]
 
 
 def test_rows_of_the_first_or_a_named_grouping(result: Result) -> None:
     assert list(result.rows()) == [
-        Row(str(A), "favorites", None, None, 3), Row(str(A), "impressions", None, None, 10),
-        Row(str(B), "favorites", None, None, -1), Row(str(B), "impressions", None, None, 0),
+        Row(str(A), "favorites", None, None, 3),
+        Row(str(A), "impressions", None, None, 10),
+        Row(str(B), "favorites", None, None, -1),
+        Row(str(B), "impressions", None, None, 0),
     ]
     hourly = list(result.rows("hourly"))
     assert len(hourly) == 2 * 29

@@ -38,7 +38,9 @@ def _refused(message: str = "boom") -> httpx.ConnectError:
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_faults_are_retried_with_exponential_backoff(
-    status: int, make_client: Callable[..., EngagementClient], fake: FakeServer,
+    status: int,
+    make_client: Callable[..., EngagementClient],
+    fake: FakeServer,
     fake_time: FakeTime,
 ) -> None:
     fake.script = [error(status, "fault")] * 3
@@ -126,12 +128,21 @@ def test_429_reset_beyond_the_time_budget_raises(
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(400, ValidationError), (401, AuthenticationError), (403, ForbiddenError),
-     (404, ApiError), (413, ApiError), (501, ServerError)],
+    [
+        (400, ValidationError),
+        (401, AuthenticationError),
+        (403, ForbiddenError),
+        (404, ApiError),
+        (413, ApiError),
+        (501, ServerError),
+    ],
 )
 def test_other_errors_are_not_retried(
-    status: int, kind: type[ApiError], make_client: Callable[..., EngagementClient],
-    fake: FakeServer, fake_time: FakeTime,
+    status: int,
+    kind: type[ApiError],
+    make_client: Callable[..., EngagementClient],
+    fake: FakeServer,
+    fake_time: FakeTime,
 ) -> None:
     fake.script = [error(status, "no", "really")]
     with pytest.raises(kind) as caught:

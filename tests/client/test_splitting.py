@@ -31,7 +31,10 @@ BASE = 2 * 10**18
     ],
 )
 def test_ids_are_cut_at_the_endpoint_limit(
-    method: str, count: int, sizes: list[int], make_client: Callable[..., EngagementClient],
+    method: str,
+    count: int,
+    sizes: list[int],
+    make_client: Callable[..., EngagementClient],
     fake: FakeServer,
 ) -> None:
     ids = ids_from(BASE, count)
@@ -67,33 +70,59 @@ S = datetime(2026, 9, 1, tzinfo=UTC)
         # exactly 28 days: one request, sent as given
         ("2026-09-01", "2026-09-29", [Window("2026-09-01", "2026-09-29")]),
         # 28 days and one hour: two windows on whole hours
-        ("2026-09-01T00:00:00Z", "2026-09-29T01:00:00Z",
-         [Window("2026-09-01T00:00:00Z", "2026-09-29T00:00:00Z"),
-          Window("2026-09-29T00:00:00Z", "2026-09-29T01:00:00Z")]),
+        (
+            "2026-09-01T00:00:00Z",
+            "2026-09-29T01:00:00Z",
+            [
+                Window("2026-09-01T00:00:00Z", "2026-09-29T00:00:00Z"),
+                Window("2026-09-29T00:00:00Z", "2026-09-29T01:00:00Z"),
+            ],
+        ),
         # bounds inside hours are floored/ceiled first: 28 days + 1 h once aligned
-        ("2026-09-01T00:30:00Z", "2026-09-29T00:10:00Z",
-         [Window("2026-09-01T00:00:00Z", "2026-09-29T00:00:00Z"),
-          Window("2026-09-29T00:00:00Z", "2026-09-29T01:00:00Z")]),
+        (
+            "2026-09-01T00:30:00Z",
+            "2026-09-29T00:10:00Z",
+            [
+                Window("2026-09-01T00:00:00Z", "2026-09-29T00:00:00Z"),
+                Window("2026-09-29T00:00:00Z", "2026-09-29T01:00:00Z"),
+            ],
+        ),
         # a 28-day span that only fits once aligned stays one request
-        ("2026-09-01T00:30:00Z", "2026-09-28T23:10:00Z",
-         [Window("2026-09-01T00:30:00Z", "2026-09-28T23:10:00Z")]),
+        (
+            "2026-09-01T00:30:00Z",
+            "2026-09-28T23:10:00Z",
+            [Window("2026-09-01T00:30:00Z", "2026-09-28T23:10:00Z")],
+        ),
         # 60 days: 28 + 28 + 4
-        (S, S + timedelta(days=60),
-         [Window("2026-09-01T00:00:00Z", "2026-09-29T00:00:00Z"),
-          Window("2026-09-29T00:00:00Z", "2026-10-27T00:00:00Z"),
-          Window("2026-10-27T00:00:00Z", "2026-10-31T00:00:00Z")]),
+        (
+            S,
+            S + timedelta(days=60),
+            [
+                Window("2026-09-01T00:00:00Z", "2026-09-29T00:00:00Z"),
+                Window("2026-09-29T00:00:00Z", "2026-10-27T00:00:00Z"),
+                Window("2026-10-27T00:00:00Z", "2026-10-31T00:00:00Z"),
+            ],
+        ),
         # missing bounds: left to the server
         (None, None, [Window(None, None)]),
         (None, "2026-11-01", [Window(None, "2026-11-01")]),
         ("2026-11-01", None, [Window("2026-11-01", None)]),
         # a start long ago and no end: up to ceil(now); the last window's end left to the server
-        ("2026-09-01", None,
-         [Window("2026-09-01T00:00:00Z", "2026-09-29T00:00:00Z"),
-          Window("2026-09-29T00:00:00Z", "2026-10-27T00:00:00Z"),
-          Window("2026-10-27T00:00:00Z", "2026-11-24T00:00:00Z"),
-          Window("2026-11-24T00:00:00Z", None)]),
-        (date(2026, 9, 1), "2026-09-02T05:00:00+02:00",
-         [Window("2026-09-01T00:00:00Z", "2026-09-02T05:00:00+02:00")]),
+        (
+            "2026-09-01",
+            None,
+            [
+                Window("2026-09-01T00:00:00Z", "2026-09-29T00:00:00Z"),
+                Window("2026-09-29T00:00:00Z", "2026-10-27T00:00:00Z"),
+                Window("2026-10-27T00:00:00Z", "2026-11-24T00:00:00Z"),
+                Window("2026-11-24T00:00:00Z", None),
+            ],
+        ),
+        (
+            date(2026, 9, 1),
+            "2026-09-02T05:00:00+02:00",
+            [Window("2026-09-01T00:00:00Z", "2026-09-02T05:00:00+02:00")],
+        ),
     ],
 )
 def test_split_range(

@@ -24,11 +24,30 @@ from tests.api.model import UNDOABLE, Counts, Event, iso
 
 #: Event types a generator sends (video_views only on Posts with a video).
 TYPES = (
-    "impressions", "impressions", "impressions", "impressions", "favorites", "favorites",
-    "retweets", "quote_tweets", "replies", "video_views", "video_views", "media_views",
-    "media_engagements", "media_clicks", "url_clicks", "hashtag_clicks", "detail_expands",
-    "permalink_clicks", "app_install_attempts", "app_opens", "email_tweet", "user_follows",
-    "user_profile_clicks", "other_engagements",
+    "impressions",
+    "impressions",
+    "impressions",
+    "impressions",
+    "favorites",
+    "favorites",
+    "retweets",
+    "quote_tweets",
+    "replies",
+    "video_views",
+    "video_views",
+    "media_views",
+    "media_engagements",
+    "media_clicks",
+    "url_clicks",
+    "hashtag_clicks",
+    "detail_expands",
+    "permalink_clicks",
+    "app_install_attempts",
+    "app_opens",
+    "email_tweet",
+    "user_follows",
+    "user_profile_clicks",
+    "other_engagements",
 )
 
 
@@ -72,8 +91,9 @@ class World:
         return int(self.users[0]["id"])
 
     def owned(self, user: int, available: bool = True) -> list[int]:
-        return sorted(p.id for p in self.posts if p.author == user and
-                      (p.available or not available))
+        return sorted(
+            p.id for p in self.posts if p.author == user and (p.available or not available)
+        )
 
     def carriers(self, post: int) -> list[int]:
         """Every Post that carries the same video as ``post`` (itself included)."""
@@ -102,17 +122,18 @@ def make_world(
         author = 7_000 if i < owner_posts else 7_000 + rng.randrange(1, users)
         created = now - timedelta(seconds=rng.randrange(3600, post_days * 86400))
         roll = rng.random()
-        video = (rng.choice(shared_videos) if roll < 0.2
-                 else f"7_own_{i}" if roll < 0.35 else None)
+        video = rng.choice(shared_videos) if roll < 0.2 else f"7_own_{i}" if roll < 0.35 else None
         state = rng.random()
-        infos.append(PostInfo(
-            id=1_600_000_000_000_000_000 + i * 7_919 + rng.randrange(7_919),
-            author=author,
-            created_at=created.replace(microsecond=0),
-            video=video,
-            deleted=state < 0.03,
-            protected=0.03 <= state < 0.06,
-        ))
+        infos.append(
+            PostInfo(
+                id=1_600_000_000_000_000_000 + i * 7_919 + rng.randrange(7_919),
+                author=author,
+                created_at=created.replace(microsecond=0),
+                video=video,
+                deleted=state < 0.03,
+                protected=0.03 <= state < 0.06,
+            )
+        )
     return World(now, people, infos)
 
 
@@ -130,9 +151,7 @@ def make_events(
     out = []
     for post in rng.choices(world.posts, weights, k=count):
         start = max(post.created_at, earliest)
-        moment = start + timedelta(
-            seconds=rng.randrange(int((latest - start).total_seconds()))
-        )
+        moment = start + timedelta(seconds=rng.randrange(int((latest - start).total_seconds())))
         kind = rng.choice(TYPES)
         if kind == "video_views" and post.video is None:
             kind = "media_views"
@@ -203,15 +222,19 @@ class Client:
         headers = {"Content-Type": "application/json"}
         signer: Any = None
         if auth == "user":
-            signer = OAuth1(c.consumer_key, c.consumer_secret, c.access_token,
-                            c.access_token_secret)
+            signer = OAuth1(
+                c.consumer_key, c.consumer_secret, c.access_token, c.access_token_secret
+            )
         elif auth == "app":
             signer = OAuth1(c.consumer_key, c.consumer_secret)
         else:
             headers["Authorization"] = f"Bearer {c.bearer_token}"
         return self.session.post(
             f"{self.base_url}/insights/engagement/{endpoint}",
-            data=json.dumps(body), headers=headers, auth=signer, timeout=60,
+            data=json.dumps(body),
+            headers=headers,
+            auth=signer,
+            timeout=60,
         )
 
     def ok(self, endpoint: str, body: dict[str, Any], auth: str = "user") -> dict[str, Any]:

@@ -85,8 +85,18 @@ class ServerProcess:
         log = self.log_path.open("ab")
         try:
             self.proc = subprocess.Popen(
-                [*CLI, "serve", "--port", str(self.port), "--workers", str(self.workers),
-                 "--database-url", self.database_url, "--log-level", "warning"],
+                [
+                    *CLI,
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                    "--database-url",
+                    self.database_url,
+                    "--log-level",
+                    "warning",
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -39,8 +39,15 @@ from tests.e2e.server import ServerProcess, kill_group, run_cli_json, start_cli
 pytestmark = pytest.mark.slow
 
 PUBLIC = ["favorites", "quote_tweets", "replies", "retweets", "video_views"]
-WINDOWED = ["engagements", "favorites", "impressions", "media_views", "replies",
-            "url_clicks", "video_views"]
+WINDOWED = [
+    "engagements",
+    "favorites",
+    "impressions",
+    "media_views",
+    "replies",
+    "url_clicks",
+    "video_views",
+]
 
 
 @dataclass
@@ -66,11 +73,23 @@ def prepared(tmp_path: Path) -> Prepared:
     run_cli_json("load", "users", str(users), database_url=url)
     run_cli_json("load", "tweets", str(tweets), database_url=url)
     app = run_cli_json("apps", "create", "crash app", database_url=url)
-    token = run_cli_json("tokens", "create", "--app", app["consumer_key"],
-                         "--user", str(world.owner), database_url=url)
+    token = run_cli_json(
+        "tokens",
+        "create",
+        "--app",
+        app["consumer_key"],
+        "--user",
+        str(world.owner),
+        database_url=url,
+    )
     ingest_key = run_cli_json("ingest-keys", "create", database_url=url)["ingest_key"]
-    creds = Credentials(app["consumer_key"], app["consumer_secret"], app["bearer_token"],
-                        token["access_token"], token["access_token_secret"])
+    creds = Credentials(
+        app["consumer_key"],
+        app["consumer_secret"],
+        app["bearer_token"],
+        token["access_token"],
+        token["access_token_secret"],
+    )
     return Prepared(tmp_path, url, world, creds, ingest_key)
 
 
@@ -81,31 +100,43 @@ def assert_counts_exact(prepared: Prepared, server: ServerProcess, events: list[
     client = Client(server.base_url, prepared.creds)
     try:
         every = [p.id for p in world.posts]
-        data = client.ok("totals", {
-            "tweet_ids": [str(i) for i in every], "engagement_types": PUBLIC,
-            "groupings": {"perTweet": {"group_by": ["tweet.id", "engagement.type"]}},
-        }, auth="bearer")
+        data = client.ok(
+            "totals",
+            {
+                "tweet_ids": [str(i) for i in every],
+                "engagement_types": PUBLIC,
+                "groupings": {"perTweet": {"group_by": ["tweet.id", "engagement.type"]}},
+            },
+            auth="bearer",
+        )
         assert data["perTweet"] == expected_totals(world, counts, every, PUBLIC)
         owned = world.owned(world.owner)
         assert len(owned) <= 25
-        data = client.ok("totals", {
-            "tweet_ids": [str(i) for i in owned], "engagement_types": list(TOTALS_METRICS),
-            "groupings": {"perTweet": {"group_by": ["tweet.id", "engagement.type"]}},
-        })
+        data = client.ok(
+            "totals",
+            {
+                "tweet_ids": [str(i) for i in owned],
+                "engagement_types": list(TOTALS_METRICS),
+                "groupings": {"perTweet": {"group_by": ["tweet.id", "engagement.type"]}},
+            },
+        )
         assert data["perTweet"] == expected_totals(world, counts, owned, TOTALS_METRICS)
         groupings = {
             "perTweet": ["tweet.id", "engagement.type"],
             "daily": ["tweet.id", "engagement.type", "engagement.day"],
             "hour of day": ["engagement.type", "engagement.hour"],
         }
-        data = client.ok("historical", {
-            "tweet_ids": [str(i) for i in owned], "engagement_types": WINDOWED,
-            "groupings": {k: {"group_by": v} for k, v in groupings.items()},
-        })
+        data = client.ok(
+            "historical",
+            {
+                "tweet_ids": [str(i) for i in owned],
+                "engagement_types": WINDOWED,
+                "groupings": {k: {"group_by": v} for k, v in groupings.items()},
+            },
+        )
         hours = hours_between(parse_z(data["start"]), parse_z(data["end"]))
         for name, levels in groupings.items():
-            assert data[name] == tree(levels, owned, WINDOWED, hours,
-                                      counts.over(hours)), name
+            assert data[name] == tree(levels, owned, WINDOWED, hours, counts.over(hours)), name
     finally:
         client.close()
 
@@ -123,8 +154,10 @@ def test_server_killed_mid_ingest_loses_and_doubles_nothing(prepared: Prepared) 
     events = make_events(rng, prepared.world, 24_000)
     batches = [(f"batch-{i:03d}", events[i : i + 200]) for i in range(0, len(events), 200)]
     bodies = {key: ndjson(e.record() for e in chunk) for key, chunk in batches}
-    headers = {"Authorization": f"Bearer {prepared.ingest_key}",
-               "Content-Type": "application/x-ndjson"}
+    headers = {
+        "Authorization": f"Bearer {prepared.ingest_key}",
+        "Content-Type": "application/x-ndjson",
+    }
 
     acked: list[str] = []
     unexpected: list[str] = []
@@ -136,9 +169,11 @@ def test_server_killed_mid_ingest_loses_and_doubles_nothing(prepared: Prepared) 
         with httpx.Client(timeout=30.0) as client:
             for key, _ in batches:
                 try:
-                    response = client.post(f"{server.base_url}/ingest/events",
-                                           content=bodies[key],
-                                           headers={**headers, "Idempotency-Key": key})
+                    response = client.post(
+                        f"{server.base_url}/ingest/events",
+                        content=bodies[key],
+                        headers={**headers, "Idempotency-Key": key},
+                    )
                 except httpx.TransportError:
                     return  # the server is gone
                 if response.status_code != 200 or response.json()["duplicate"]:
@@ -162,8 +197,11 @@ def test_server_killed_mid_ingest_loses_and_doubles_nothing(prepared: Prepared) 
     with prepared.server("second") as again, httpx.Client(timeout=30.0) as client:
         applied_now = 0
         for key, chunk in batches:
-            response = client.post(f"{again.base_url}/ingest/events", content=bodies[key],
-                                   headers={**headers, "Idempotency-Key": key})
+            response = client.post(
+                f"{again.base_url}/ingest/events",
+                content=bodies[key],
+                headers={**headers, "Idempotency-Key": key},
+            )
             assert response.status_code == 200, response.text
             answer = response.json()
             assert answer["accepted"] == len(chunk)

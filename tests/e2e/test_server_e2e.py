@@ -79,13 +79,21 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
     app = run_cli_json("apps", "create", "e2e app", database_url=url)
     token = run_cli_json(
-        "tokens", "create", "--app", app["consumer_key"], "--user", str(world.owner),
+        "tokens",
+        "create",
+        "--app",
+        app["consumer_key"],
+        "--user",
+        str(world.owner),
         database_url=url,
     )
     assert token["user_id"] == str(world.owner)
     creds = Credentials(
-        app["consumer_key"], app["consumer_secret"], app["bearer_token"],
-        token["access_token"], token["access_token_secret"],
+        app["consumer_key"],
+        app["consumer_secret"],
+        app["bearer_token"],
+        token["access_token"],
+        token["access_token_secret"],
     )
     server = ServerProcess(url, where / "server.log")
     server.start()
@@ -101,14 +109,18 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 def test_totals_public_metrics_of_every_post(deployment: Deployment, auth: str) -> None:
     world, counts = deployment.world, deployment.counts
     ids = [p.id for p in world.posts]
-    data = deployment.client.ok("totals", {
-        "tweet_ids": [str(i) for i in ids],
-        "engagement_types": PUBLIC,
-        "groupings": {
-            "perTweet": {"group_by": ["tweet.id", "engagement.type"]},
-            "Grand Totals": {"group_by": ["engagement.type"]},
+    data = deployment.client.ok(
+        "totals",
+        {
+            "tweet_ids": [str(i) for i in ids],
+            "engagement_types": PUBLIC,
+            "groupings": {
+                "perTweet": {"group_by": ["tweet.id", "engagement.type"]},
+                "Grand Totals": {"group_by": ["engagement.type"]},
+            },
         },
-    }, auth=auth)
+        auth=auth,
+    )
     per_tweet = expected_totals(world, counts, ids, PUBLIC)
     unavailable = sorted(p.id for p in world.posts if not p.available)
     assert unavailable, "the seed should give some deleted or protected Posts"
@@ -125,11 +137,14 @@ def test_totals_public_metrics_of_every_post(deployment: Deployment, auth: str) 
 def test_totals_user_context_private_metrics(deployment: Deployment) -> None:
     world, counts = deployment.world, deployment.counts
     owned = world.owned(world.owner, available=False)
-    response = deployment.client.post("totals", {
-        "tweet_ids": [str(i) for i in owned],
-        "engagement_types": list(TOTALS_METRICS),
-        "groupings": {"perTweet": {"group_by": ["tweet.id", "engagement.type"]}},
-    })
+    response = deployment.client.post(
+        "totals",
+        {
+            "tweet_ids": [str(i) for i in owned],
+            "engagement_types": list(TOTALS_METRICS),
+            "groupings": {"perTweet": {"group_by": ["tweet.id", "engagement.type"]}},
+        },
+    )
     assert response.status_code == 200, response.text
     assert response.headers["Content-Encoding"] == "gzip"  # requests asks for gzip
     data = response.json()
@@ -144,20 +159,26 @@ def test_28hr_matches_the_events_hour_by_hour(deployment: Deployment) -> None:
     seen = 0
     for chunk in _chunks(owned, 25):
         before = datetime.now(UTC)
-        data = deployment.client.ok("28hr", {
-            "tweet_ids": [str(i) for i in chunk],
-            "engagement_types": list(WINDOWED_METRICS),
-            "groupings": {"hourly": {"group_by": group_by},
-                          "sums": {"group_by": ["engagement.type", "tweet.id"]}},
-        })
+        data = deployment.client.ok(
+            "28hr",
+            {
+                "tweet_ids": [str(i) for i in chunk],
+                "engagement_types": list(WINDOWED_METRICS),
+                "groupings": {
+                    "hourly": {"group_by": group_by},
+                    "sums": {"group_by": ["engagement.type", "tweet.id"]},
+                },
+            },
+        )
         after = datetime.now(UTC)
         start, end = parse_z(data["start"]), parse_z(data["end"])
         assert end - start == timedelta(hours=29)
         assert floor_hour(before) <= end - timedelta(hours=1) <= floor_hour(after)
         hours = hours_between(start, end)
         for name, levels in (("hourly", group_by), ("sums", ["engagement.type", "tweet.id"])):
-            assert data[name] == tree(levels, chunk, WINDOWED_METRICS, hours,
-                                      counts.over(hours)), name
+            assert data[name] == tree(levels, chunk, WINDOWED_METRICS, hours, counts.over(hours)), (
+                name
+            )
         seen += sum(int(v) for per_post in data["sums"].values() for v in per_post.values())
     assert seen > 0, "some events should fall in the last 28 hours"
 
@@ -170,17 +191,21 @@ def test_historical_default_window(deployment: Deployment) -> None:
         "hour of day": ["engagement.type", "engagement.hour"],
     }
     for chunk in _chunks(world.owned(world.owner), 25):
-        data = deployment.client.ok("historical", {
-            "tweet_ids": [str(i) for i in chunk],
-            "engagement_types": list(WINDOWED_METRICS),
-            "groupings": {k: {"group_by": v} for k, v in groupings.items()},
-        })
+        data = deployment.client.ok(
+            "historical",
+            {
+                "tweet_ids": [str(i) for i in chunk],
+                "engagement_types": list(WINDOWED_METRICS),
+                "groupings": {k: {"group_by": v} for k, v in groupings.items()},
+            },
+        )
         start, end = parse_z(data["start"]), parse_z(data["end"])
         assert end - start == timedelta(days=28)
         hours = hours_between(start, end)
         for name, levels in groupings.items():
-            assert data[name] == tree(levels, chunk, WINDOWED_METRICS, hours,
-                                      counts.over(hours)), name
+            assert data[name] == tree(levels, chunk, WINDOWED_METRICS, hours, counts.over(hours)), (
+                name
+            )
         # every generated event lies in the default window: it holds the lifetime sums
         for post in chunk:
             for metric in ("favorites", "impressions", "engagements"):
@@ -194,21 +219,27 @@ def test_historical_explicit_window(deployment: Deployment) -> None:
     end_at = (now - timedelta(days=3)).replace(microsecond=0)
     end_local = end_at.astimezone(timezone(timedelta(hours=5, minutes=30)))
     chunk = world.owned(world.owner)[:25]
-    data = deployment.client.ok("historical", {
-        "tweet_ids": [str(i) for i in chunk],
-        "engagement_types": ["impressions", "engagements", "favorites", "url_clicks"],
-        "groupings": {"daily": {"group_by": ["tweet.id", "engagement.type", "engagement.day"]}},
-        "start": day.isoformat(),
-        "end": end_local.isoformat(),  # +05:30: converted to UTC
-    })
+    data = deployment.client.ok(
+        "historical",
+        {
+            "tweet_ids": [str(i) for i in chunk],
+            "engagement_types": ["impressions", "engagements", "favorites", "url_clicks"],
+            "groupings": {"daily": {"group_by": ["tweet.id", "engagement.type", "engagement.day"]}},
+            "start": day.isoformat(),
+            "end": end_local.isoformat(),  # +05:30: converted to UTC
+        },
+    )
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    end = floor_hour(end_at) + (timedelta(hours=1) if end_at != floor_hour(end_at) else
-                                timedelta(0))
+    end = floor_hour(end_at) + (
+        timedelta(hours=1) if end_at != floor_hour(end_at) else timedelta(0)
+    )
     assert (parse_z(data["start"]), parse_z(data["end"])) == (start, end)
     hours = hours_between(start, end)
     assert data["daily"] == tree(
-        ["tweet.id", "engagement.type", "engagement.day"], chunk,
-        ["impressions", "engagements", "favorites", "url_clicks"], hours,
+        ["tweet.id", "engagement.type", "engagement.day"],
+        chunk,
+        ["impressions", "engagements", "favorites", "url_clicks"],
+        hours,
         counts.over(hours),
     )
 
@@ -217,16 +248,17 @@ def test_policy_against_the_real_server(deployment: Deployment) -> None:
     world = deployment.world
     someone_else = next(p.id for p in world.posts if p.available and p.author != world.owner)
     mine = world.owned(world.owner)[0]
-    body = {"tweet_ids": [str(mine), str(someone_else)], "engagement_types": ["favorites"],
-            "groupings": {"g": {"group_by": ["tweet.id", "engagement.type"]}}}
+    body = {
+        "tweet_ids": [str(mine), str(someone_else)],
+        "engagement_types": ["favorites"],
+        "groupings": {"g": {"group_by": ["tweet.id", "engagement.type"]}},
+    }
     response = deployment.client.post("28hr", body)
     assert response.status_code == 403
     assert response.json() == {"errors": [f"Forbidden to access tweets: {someone_else}"]}
     response = deployment.client.post("historical", body, auth="bearer")
     assert response.status_code == 403
-    assert response.json() == {
-        "errors": ["Forbidden to access endpoint: user context required"]
-    }
+    assert response.json() == {"errors": ["Forbidden to access endpoint: user context required"]}
     response = deployment.client.post("totals", {**body, "engagement_types": ["impressions"]})
     assert response.status_code == 403
     assert response.json() == {"errors": [f"Forbidden to access tweets: {someone_else}"]}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from engagement_api.domain import MediaItem, Post
 from engagement_api.ingest import Batch, Kind
-from engagement_api.store.protocols import MediaItem, Post
 
 #: The fixed "now" of the ingest tests (never the real clock).
 NOW = datetime(2026, 11, 26, 12, 30, tzinfo=UTC)

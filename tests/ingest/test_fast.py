@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from engagement_api.contract import metrics
+from engagement_api.domain import MediaItem, Post
 from engagement_api.ingest import Batch, BatchRejected, FoldedBatch, Format
 from engagement_api.ingest.events import RULES, fold_precise
 from engagement_api.ingest.fast import decode_rows, fold_fast
-from engagement_api.store.protocols import MediaItem, Post
 
 from .builders import NOW, post
 

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from engagement_api.contract.times import hour_index, parse_timestamp
+from engagement_api.domain import Post
 from engagement_api.ingest import (
     Batch,
     Kind,
@@ -21,7 +22,6 @@ from engagement_api.ingest import (
     validate_users,
 )
 from engagement_api.ingest.generator import Synthetic, generate, write_files
-from engagement_api.store.protocols import Post
 
 from .builders import NOW
 

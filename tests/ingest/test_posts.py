@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from engagement_api.domain import MediaItem, PostRecord
 from engagement_api.ingest import BatchRejected, validate_posts
 from engagement_api.ingest.decode import numbered
-from engagement_api.store.protocols import MediaItem, PostRecord
 
 from .builders import CREATED, post
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from engagement_api.domain import User
 from engagement_api.ingest import BatchRejected, validate_users
 from engagement_api.ingest.decode import numbered
-from engagement_api.store.protocols import User
 
 STORED = {"alice": User(42, "Alice"), "bob": User(43, "bob")}
 

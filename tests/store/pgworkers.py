@@ -10,7 +10,8 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
-from engagement_api.store import MediaItem, PostRecord, open_store
+from engagement_api.domain import MediaItem, PostRecord
+from engagement_api.store import open_store
 
 NOW = datetime(2026, 11, 26, 12, 30, tzinfo=UTC)
 

@@ -17,19 +17,18 @@ import psycopg
 import pytest
 
 from engagement_api.contract.metrics import METRICS
+from engagement_api.domain import PostRecord, User
 from engagement_api.store import (
     IdempotencyConflict,
-    PostRecord,
     Store,
     StoreError,
     StoreUnavailable,
-    User,
     open_store,
 )
+from engagement_api.store.errors import SchemaError
 from engagement_api.store.postgres import PostgresStore
-from engagement_api.store.postgres_partitions import SPAN, bounds, partition_name
-from engagement_api.store.postgres_pool import parse_url
-from engagement_api.store.protocols import SchemaError
+from engagement_api.store.postgres.partitions import SPAN, bounds, partition_name
+from engagement_api.store.postgres.pool import parse_url
 from tests.conftest import NOW
 from tests.store import pgworkers
 from tests.store.pgserver import PgServer, SharedCluster, shared_cluster

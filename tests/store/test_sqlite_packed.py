@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from engagement_api.contract.metrics import METRICS
-from engagement_api.store import PostRecord, User, open_store
+from engagement_api.domain import PostRecord, User
+from engagement_api.store import open_store
+from engagement_api.store.errors import StoreError
 from engagement_api.store.migrations import migrations_for
-from engagement_api.store.protocols import StoreError
 from engagement_api.store.sqlite import SqliteStore
 from tests.conftest import NOW
 
@@ -24,7 +25,7 @@ def _migrate_to(path: Path, version: int) -> sqlite3.Connection:
     conn.execute(
         "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at INT)"
     )
-    for migration in migrations_for("sqlite"):
+    for migration in migrations_for("engagement_api.store.sqlite"):
         if migration.version <= version:
             conn.executescript(migration.sql)
             conn.execute(
@@ -45,7 +46,9 @@ def test_migration_0003_keeps_every_hourly_count(tmp_path: Path) -> None:
     conn.close()
 
     store = open_store(f"sqlite:///{path}")
-    assert store.migrate() == [v.version for v in migrations_for("sqlite") if v.version > 2]
+    assert store.migrate() == [
+        v.version for v in migrations_for("engagement_api.store.sqlite") if v.version > 2
+    ]
     got = store.hourly([10, 11, U64_MAX], [FAV, IMP], 0, 500_000)
     assert sorted(got) == sorted(
         [(10, FAV, 490_000, 3), (10, IMP, 490_000, 5), (U64_MAX, FAV, 490_001, 7), (11, FAV, 0, 2)]

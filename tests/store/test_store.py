@@ -9,15 +9,9 @@ from pathlib import Path
 import pytest
 
 from engagement_api.contract.metrics import METRICS
-from engagement_api.store import (
-    IdempotencyConflict,
-    MediaItem,
-    PostRecord,
-    Store,
-    User,
-    open_store,
-)
-from engagement_api.store.protocols import SchemaError
+from engagement_api.domain import MediaItem, PostRecord, User
+from engagement_api.store import IdempotencyConflict, Store, open_store
+from engagement_api.store.errors import SchemaError
 from tests.conftest import NOW
 
 FAV = METRICS["favorites"].code
@@ -102,9 +96,7 @@ def test_video_views_sum_over_every_carrier_and_follow_media_changes(store: Stor
 
 def test_lifetime_is_totals_with_video_views_from_the_video(store: Store) -> None:
     _seed(store)
-    store.apply_batch(
-        "k", "c", 3, 1, {(10, VV, 100): 5, (11, VV, 100): 7, (10, FAV, 100): 2}, NOW
-    )
+    store.apply_batch("k", "c", 3, 1, {(10, VV, 100): 5, (11, VV, 100): 7, (10, FAV, 100): 2}, NOW)
     assert store.lifetime([10, 11, U64_MAX], [FAV, VV, IMP]) == {
         (10, FAV): 2,
         (10, VV): 12,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from engagement_api.contract.metrics import METRICS
-from engagement_api.store import MediaItem, PostRecord, Store, User
+from engagement_api.domain import MediaItem, PostRecord, User
+from engagement_api.store import Store
 from tests.conftest import NOW
 
 FAV = METRICS["favorites"].code

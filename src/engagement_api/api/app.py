@@ -7,21 +7,15 @@ from dataclasses import replace
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.requests import Request
-from starlette.responses import Response
 
-from engagement_api.api import engagement, health, ingest, metrics, openapi, usage
+from engagement_api.api import health, ingest, openapi, prometheus, reading, usage
+from engagement_api.api.errors import EXCEPTION_HANDLERS, CatchAllMiddleware
 from engagement_api.api.logging import AccessLogMiddleware, LoggingAuthenticator
-from engagement_api.api.metrics import Metrics, MetricsMiddleware, route_template
-from engagement_api.api.responses import (
-    EXCEPTION_HANDLERS,
-    CatchAllMiddleware,
-    handle_store_unavailable,
-)
+from engagement_api.api.prometheus import Metrics, MetricsMiddleware
 from engagement_api.api.state import AppState
 from engagement_api.settings import Settings
-from engagement_api.store.base import open_store
-from engagement_api.store.protocols import Store, StoreUnavailable
+from engagement_api.store.backends import open_store
+from engagement_api.store.protocols import Store
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
@@ -31,18 +25,13 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         store = open_store(settings.database_url)
         store.check_schema()
     counters = Metrics()
-
-    async def store_unavailable(request: Request, exc: Exception) -> Response:
-        counters.store_errors.labels(route_template(request.scope)).inc()
-        return await handle_store_unavailable(request, exc)
-
     app = Starlette(
         routes=[
-            *engagement.routes,
+            *reading.routes,
             *ingest.routes,
             *health.routes,
             *usage.routes,
-            *metrics.routes,
+            *prometheus.routes,
             *openapi.routes,
         ],
         middleware=[
@@ -52,7 +41,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             Middleware(GZipMiddleware, minimum_size=0, compresslevel=6),
             Middleware(CatchAllMiddleware),
         ],
-        exception_handlers={**EXCEPTION_HANDLERS, StoreUnavailable: store_unavailable},
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     app.router.redirect_slashes = False  # /totals/ is an unknown path (404), not a redirect
     state = AppState.build(settings, store)

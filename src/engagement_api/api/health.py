@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from engagement_api.api.responses import json_response
 from engagement_api.api.state import state_of
-from engagement_api.store.protocols import SchemaError, StoreError
+from engagement_api.store.errors import SchemaError, StoreError
 
 
 async def healthz(request: Request) -> Response:

@@ -16,12 +16,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from engagement_api.api.body import Body, read_body
-from engagement_api.api.metrics import Metrics, metrics_of
+from engagement_api.api.prometheus import Metrics, metrics_of
 from engagement_api.api.responses import json_response
 from engagement_api.api.state import AppState, state_of
 from engagement_api.contract.errors import Conflict, PayloadTooLarge
 from engagement_api.ingest import BatchRejected, Format, detect_format
-from engagement_api.loading import check_batch_lines
+from engagement_api.ingest.limits import check_batch_lines
 
 
 def _checked(state: AppState, request: Request, body: Body) -> tuple[bytes, Format]:

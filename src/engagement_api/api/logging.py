@@ -25,7 +25,7 @@ from typing import Any, Final
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from engagement_api.api.metrics import StatusRecorder, route_template
+from engagement_api.api.prometheus import StatusRecorder, route_template
 from engagement_api.auth import Authenticator
 from engagement_api.auth.identity import Identity
 

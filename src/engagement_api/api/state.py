@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from engagement_api.auth import Authenticator
-from engagement_api.loading import Loader
-from engagement_api.metering import Meter
-from engagement_api.reading import EngagementReader
+from engagement_api.service.loading import Loader
+from engagement_api.service.metering import Meter
+from engagement_api.service.reading import EngagementReader
 from engagement_api.settings import Settings
 from engagement_api.store.protocols import Store
 
@@ -31,8 +31,8 @@ class AppState:
             authenticator=Authenticator(
                 store, settings.clock, timestamp_window=settings.timestamp_window
             ),
-            reader=EngagementReader(store, settings),
-            loader=Loader(store, settings.clock),
+            reader=EngagementReader(store, store, settings),
+            loader=Loader(store, store, settings.clock),
             meter=Meter(store),
         )
 

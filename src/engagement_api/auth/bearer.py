@@ -12,7 +12,8 @@ from __future__ import annotations
 from engagement_api.auth import reasons
 from engagement_api.auth.secrets import hash_secret
 from engagement_api.contract.errors import Unauthorized
-from engagement_api.store.protocols import App, CredentialStore
+from engagement_api.domain import App
+from engagement_api.store.protocols import CredentialStore
 
 MAX_BEARER_LENGTH = 1024
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from engagement_api.store.protocols import App
+from engagement_api.domain import App
 
 #: How the request was signed: OAuth 1.0a with an access token (user context), OAuth 1.0a
 #: without one (app-only), or the app's OAuth 2.0 bearer token (app-only).

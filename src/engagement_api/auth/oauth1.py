@@ -44,7 +44,8 @@ from oauthlib.oauth1.rfc5849 import utils as oauth_utils
 from engagement_api.auth import reasons
 from engagement_api.auth.secrets import constant_time_equals, is_issued_key_format, new_key
 from engagement_api.contract.errors import Unauthorized
-from engagement_api.store.protocols import AccessToken, App, CredentialStore
+from engagement_api.domain import AccessToken, App
+from engagement_api.store.protocols import CredentialStore
 
 SIGNATURE_METHOD = "HMAC-SHA1"
 MAX_KEY_LENGTH = 128

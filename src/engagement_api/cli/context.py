@@ -16,8 +16,9 @@ from rich.table import Table
 
 from engagement_api.contract.errors import ApiError
 from engagement_api.settings import Settings, SettingsError
-from engagement_api.store.base import open_store
-from engagement_api.store.protocols import Store, StoreError
+from engagement_api.store.backends import open_store
+from engagement_api.store.errors import StoreError
+from engagement_api.store.protocols import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,13 +7,10 @@ from pathlib import Path
 
 import click
 
-from engagement_api import demo as seeding
-from engagement_api.cli.context import (
-    CliContext,
-    with_defaults,
-)
+from engagement_api.cli.context import CliContext, with_defaults
 from engagement_api.cli.server import run_server
 from engagement_api.ingest.generator import write_files
+from engagement_api.service import demo as seeding
 from engagement_api.settings import ENV_PREFIX
 from engagement_api.store.sqlite import sqlite_path
 
@@ -106,7 +103,7 @@ def demo(
     clock = ctx.settings.clock
     with ctx.store() as store:
         data = seeding.seed(store, clock, users, tweets, days, seed)
-        creds = seeding.credentials(store, clock, data)
+        creds = seeding.issue_credentials(store, clock, data)
     base = f"http://{host}:{port}"
     info = {
         "database_url": url,

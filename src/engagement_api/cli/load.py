@@ -10,13 +10,9 @@ import click
 from rich.progress import BarColumn, DownloadColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
 
-from engagement_api.cli.context import (
-    CliContext,
-    F,
-    with_defaults,
-)
+from engagement_api.cli.context import CliContext, F, with_defaults
 from engagement_api.ingest import Format, detect_format
-from engagement_api.loading import EventSource, EventsResult, Loader, Progress
+from engagement_api.service.loading import EventSource, EventsResult, Loader, Progress
 
 #: Files at least this large get a progress bar (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
@@ -65,7 +61,7 @@ def load_users(ctx: CliContext, file: str, fmt: str | None) -> None:
     """Upsert users ({"id": "42", "handle": "alice"} records)."""
     data, name = _read(file)
     with ctx.store() as store:
-        accepted = Loader(store, ctx.settings.clock).load_users(data, _fmt(data, name, fmt))
+        accepted = Loader(store, store, ctx.settings.clock).load_users(data, _fmt(data, name, fmt))
     ctx.emit({"accepted": accepted}, f"accepted {accepted} users")
 
 
@@ -76,7 +72,7 @@ def load_tweets(ctx: CliContext, file: str, fmt: str | None) -> None:
     """Upsert Posts (id, author_id, created_at, media, protected, deleted)."""
     data, name = _read(file)
     with ctx.store() as store:
-        accepted = Loader(store, ctx.settings.clock).load_tweets(data, _fmt(data, name, fmt))
+        accepted = Loader(store, store, ctx.settings.clock).load_tweets(data, _fmt(data, name, fmt))
     ctx.emit({"accepted": accepted}, f"accepted {accepted} Posts")
 
 
@@ -124,7 +120,7 @@ def load_events(
             click.echo(f"{where}{verb}: {result.accepted} events (key {result.key})")
 
     with ctx.store() as store, contextlib.ExitStack() as stack:
-        loader = Loader(store, ctx.settings.clock)
+        loader = Loader(store, store, ctx.settings.clock)
         advance: Progress | None = None
         if show:
             bar = stack.enter_context(

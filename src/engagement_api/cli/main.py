@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from engagement_api import __version__
-from engagement_api.cli import admin, demo, load, query, server, usage
+from engagement_api.cli import credentials, demo, load, query, server, usage
 from engagement_api.cli.context import CliContext, database_option, json_option
 
 
@@ -19,9 +19,9 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(CliContext)
 
 
-cli.add_command(admin.apps)
-cli.add_command(admin.tokens)
-cli.add_command(admin.ingest_keys)
+cli.add_command(credentials.apps)
+cli.add_command(credentials.tokens)
+cli.add_command(credentials.ingest_keys)
 cli.add_command(demo.demo)
 cli.add_command(demo.generate)
 cli.add_command(load.load)

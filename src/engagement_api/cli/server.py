@@ -12,7 +12,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
 from engagement_api.api.logging import access_log_config
-from engagement_api.api.metrics import MULTIPROC_ENV
+from engagement_api.api.prometheus import MULTIPROC_ENV
 from engagement_api.cli.context import (
     CliContext,
     database_option,

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import click
 
-from engagement_api import admin
-from engagement_api.cli.context import (
-    CliContext,
-    with_defaults,
-)
+from engagement_api.cli.context import CliContext, with_defaults
 from engagement_api.contract.usage import month_of, parse_month
+from engagement_api.service import credentials
 
 
 @click.command("usage")
@@ -21,7 +18,7 @@ def usage(ctx: CliContext, consumer_key: str, month: str | None) -> None:
     month = month_of(ctx.settings.clock.now()) if month is None else parse_month(month)
     with ctx.store() as store:
         if store.get_app(consumer_key) is None:
-            raise admin.AdminError(f"no app with consumer key {consumer_key!r}")
+            raise credentials.AdminError(f"no app with consumer key {consumer_key!r}")
         users = store.usage(consumer_key, month)
     data = {"app": consumer_key, "month": month, "users": users}
     ctx.emit(data, f"{consumer_key} {month}: {users} users")

@@ -98,8 +98,11 @@ class Run:
         return Result(
             endpoint=self.endpoint,
             groupings=self.groupings,
-            merged=merge([a for _, a in sorted(self.answers, key=lambda ia: ia[0])],
-                         self.groupings, self.unavailable),
+            merged=merge(
+                [a for _, a in sorted(self.answers, key=lambda ia: ia[0])],
+                self.groupings,
+                self.unavailable,
+            ),
             dropped_tweet_ids=sorted_ids(self.dropped),
             requests=self.requests,
         )
@@ -136,9 +139,7 @@ def plan(
     if not ids:
         raise ValueError("give at least one Tweet ID")
     shaped = normalise_groupings(groupings)
-    windows = (
-        split_range(start, end, now or datetime.now(UTC)) if endpoint == "historical" else []
-    )
+    windows = split_range(start, end, now or datetime.now(UTC)) if endpoint == "historical" else []
     pieces: list[Piece] = []
     for chunk in chunks(ids, MAX_IDS[endpoint]):
         base: dict[str, Any] = {
@@ -238,4 +239,3 @@ def build_request(
         json=send.body,
         headers={"Accept-Encoding": "gzip", "Content-Type": "application/json"},
     )
-

@@ -57,8 +57,10 @@ class Credentials:
     def over(self, fallback: Credentials) -> Credentials:
         """These values, each missing one taken from ``fallback``."""
         return Credentials(
-            **{n: getattr(self, n) if getattr(self, n) is not None else getattr(fallback, n)
-               for n in self.names()}
+            **{
+                n: getattr(self, n) if getattr(self, n) is not None else getattr(fallback, n)
+                for n in self.names()
+            }
         )
 
     def resolved_base_url(self) -> str:

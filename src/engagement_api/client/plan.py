@@ -98,9 +98,7 @@ class Window:
     end: str | None
 
 
-def split_range(
-    start: DateLike | None, end: DateLike | None, now: datetime
-) -> list[Window]:
+def split_range(start: DateLike | None, end: DateLike | None, now: datetime) -> list[Window]:
     """Windows of at most 28 days covering ``[floor(start), ceil(end))`` exactly.
 
     A range the server would take in one request (missing bounds included: the server applies

@@ -12,6 +12,7 @@ the CLI prints the same messages. Nothing else decides a status code.
     ├── Conflict              409  (an idempotency key reused with another body)
     ├── PayloadTooLarge       413
     ├── RateLimited           429  Exceeded rate limit
+    ├── InternalError         500  Internal server error (anything unexpected; never a traceback)
     └── ServiceUnavailable    503  Store unavailable
 """
 
@@ -72,3 +73,10 @@ class ServiceUnavailable(ApiError):
 
     def __init__(self, message: str = "Store unavailable") -> None:
         super().__init__(message)
+
+
+class InternalError(ApiError):
+    status = 500
+
+    def __init__(self) -> None:
+        super().__init__("Internal server error")

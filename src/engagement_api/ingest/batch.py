@@ -50,7 +50,7 @@ class Batch:
         the row by row ways."""
         if self.format is not Format.NDJSON or len(self.data) < COLUMNAR_MIN_BYTES:
             return None
-        from engagement_api.ingest.columnar import read_frame  # polars: only when used
+        from engagement_api.ingest.columnar import read_frame
 
         return read_frame(self.data)
 

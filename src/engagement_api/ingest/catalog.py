@@ -30,10 +30,10 @@ from collections.abc import Iterable, Mapping, Set
 from datetime import datetime
 from typing import Final
 
+from engagement_api.domain import MediaItem, Post, PostRecord, User
 from engagement_api.ingest.errors import MISSING, LineError
 from engagement_api.ingest.fields import LineReader, format_moment
 from engagement_api.ingest.records import Record
-from engagement_api.store.protocols import MediaItem, Post, PostRecord, User
 
 HANDLE: Final = re.compile(r"[A-Za-z0-9_]{1,15}")
 MEDIA_TYPES: Final = ("photo", "video", "animated_gif")

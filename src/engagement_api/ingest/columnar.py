@@ -34,6 +34,7 @@ import polars as pl
 from engagement_api.contract.ids import IdError, parse_id, to_signed
 from engagement_api.contract.metrics import BY_CODE
 from engagement_api.contract.times import EPOCH
+from engagement_api.domain import Post
 from engagement_api.ingest.events import (
     ENGAGEMENTS_CODE,
     FUTURE_TOLERANCE,
@@ -43,7 +44,6 @@ from engagement_api.ingest.events import (
 )
 from engagement_api.ingest.text import strip_bom, utf8_problem
 from engagement_api.store.deltas import DeltaTable
-from engagement_api.store.protocols import Post
 
 _SCHEMA: Final = {"tweet_id": pl.String, "type": pl.String, "at": pl.String, "count": pl.Int64}
 #: Bytes that send a batch to the next path: escapes (a key or value could differ from its

@@ -35,10 +35,10 @@ from typing import Final
 
 from engagement_api.contract import metrics
 from engagement_api.contract.times import hour_index
+from engagement_api.domain import Post
 from engagement_api.ingest.errors import MISSING, BatchRejected, LineError
 from engagement_api.ingest.fields import LineReader, format_moment
 from engagement_api.ingest.records import Record
-from engagement_api.store.protocols import Post
 
 #: How far past ``now`` an event's ``at`` may lie (clock skew between producers and server).
 FUTURE_TOLERANCE: Final = timedelta(minutes=5)

@@ -28,6 +28,7 @@ import msgspec
 
 from engagement_api.contract.ids import IdError, parse_id
 from engagement_api.contract.times import TimeFormatError, hour_index, parse_timestamp
+from engagement_api.domain import Post
 from engagement_api.ingest.csvrows import decode_csv
 from engagement_api.ingest.events import (
     ENGAGEMENTS_CODE,
@@ -40,7 +41,6 @@ from engagement_api.ingest.events import (
 )
 from engagement_api.ingest.records import Format, Kind
 from engagement_api.ingest.text import is_blank, strip_bom, utf8_problem
-from engagement_api.store.protocols import Post
 
 
 class EventRow(msgspec.Struct, gc=False):

@@ -22,13 +22,13 @@ from collections.abc import Iterable, Mapping, Set
 from datetime import datetime
 
 from engagement_api.contract.ids import IdError, parse_id
+from engagement_api.domain import Post, PostRecord, User
 from engagement_api.ingest.batch import Batch
 from engagement_api.ingest.catalog import check_posts, check_users
 from engagement_api.ingest.errors import BatchRejected, LineError
 from engagement_api.ingest.events import FoldedBatch, fold_precise
 from engagement_api.ingest.fast import fold_fast
 from engagement_api.ingest.records import Record
-from engagement_api.store.protocols import Post, PostRecord, User
 
 #: What the validators take: a batch, or already numbered records.
 Records = Batch | Iterable[Record]
@@ -70,7 +70,7 @@ def validate_events(records: Records, posts: Mapping[int, Post], now: datetime) 
     if isinstance(records, Batch):
         frame = records.event_frame
         if frame is not None:
-            from engagement_api.ingest.columnar import fold_frame  # (loaded with the frame)
+            from engagement_api.ingest.columnar import fold_frame
 
             folded = fold_frame(frame, posts, now)
             if folded is not None:
@@ -89,7 +89,7 @@ def referenced_post_ids(records: Records) -> set[int]:
     if isinstance(records, Batch):
         frame = records.event_frame
         if frame is not None:
-            from engagement_api.ingest.columnar import frame_post_ids  # (loaded with the frame)
+            from engagement_api.ingest.columnar import frame_post_ids
 
             ids = frame_post_ids(frame)
             if ids is not None:

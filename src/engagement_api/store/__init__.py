@@ -1,33 +1,37 @@
-"""Storage: small protocols (catalog, counters, credentials) and one module per backend."""
+"""Storage: small contracts (catalog, counters, credentials, metering, schema), one package per
+backend (``sqlite/``, ``postgres/``), chosen by the database URL's scheme (``backends.py``).
 
-from engagement_api.store.base import open_store
-from engagement_api.store.protocols import (
-    AccessToken,
-    App,
-    BatchRecord,
-    Deltas,
+The store imports nothing of ``api``, ``cli`` or ``service``; each backend maps its driver's
+errors onto :mod:`engagement_api.store.errors` in one place.
+"""
+
+from engagement_api.store.backends import SUPPORTED_BACKENDS, open_store
+from engagement_api.store.errors import (
     IdempotencyConflict,
-    MediaItem,
-    Post,
-    PostRecord,
-    Store,
+    SchemaError,
     StoreError,
     StoreUnavailable,
-    User,
+)
+from engagement_api.store.protocols import (
+    CatalogStore,
+    CounterStore,
+    CredentialStore,
+    MeteringStore,
+    SchemaStore,
+    Store,
 )
 
 __all__ = [
-    "AccessToken",
-    "App",
-    "BatchRecord",
-    "Deltas",
+    "SUPPORTED_BACKENDS",
+    "CatalogStore",
+    "CounterStore",
+    "CredentialStore",
     "IdempotencyConflict",
-    "MediaItem",
-    "Post",
-    "PostRecord",
+    "MeteringStore",
+    "SchemaError",
+    "SchemaStore",
     "Store",
     "StoreError",
     "StoreUnavailable",
-    "User",
     "open_store",
 ]

@@ -1,4 +1,5 @@
-"""Versioned schema migrations: numbered SQL files per backend, applied in order."""
+"""Versioned schema migrations: numbered SQL files in each backend package's ``sql/`` folder,
+applied in order. A backend names its package (``engagement_api.store.sqlite``...)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from engagement_api.store.protocols import SchemaError
+from engagement_api.store.errors import SchemaError
 
 _NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 
@@ -18,9 +19,9 @@ class Migration:
     sql: str
 
 
-def migrations_for(backend: str) -> list[Migration]:
-    """Every migration shipped for a backend, oldest first."""
-    folder = resources.files("engagement_api.store").joinpath("sql", backend)
+def migrations_for(package: str) -> list[Migration]:
+    """Every migration shipped in a backend package, oldest first."""
+    folder = resources.files(package).joinpath("sql")
     found = []
     for entry in folder.iterdir():
         match = _NAME.fullmatch(entry.name)
@@ -30,14 +31,14 @@ def migrations_for(backend: str) -> list[Migration]:
     return found
 
 
-def latest_version(backend: str) -> int:
-    known = migrations_for(backend)
+def latest_version(package: str) -> int:
+    known = migrations_for(package)
     return known[-1].version if known else 0
 
 
-def refuse_newer(current: int, backend: str) -> None:
+def refuse_newer(current: int, package: str) -> None:
     """Raise SchemaError when the database was migrated by a newer engagement-api."""
-    known = latest_version(backend)
+    known = latest_version(package)
     if current > known:
         raise SchemaError(
             f"database schema version {current} is newer than this engagement-api knows "
@@ -45,12 +46,11 @@ def refuse_newer(current: int, backend: str) -> None:
         )
 
 
-def require_current(current: int, backend: str) -> None:
+def require_current(current: int, package: str) -> None:
     """Raise SchemaError unless the database's schema is exactly the one this code knows."""
-    refuse_newer(current, backend)
-    known = latest_version(backend)
+    refuse_newer(current, package)
+    known = latest_version(package)
     if current < known:
         raise SchemaError(
-            f"database schema version {current} is older than {known}; "
-            "run `engagement-api migrate`"
+            f"database schema version {current} is older than {known}; run `engagement-api migrate`"
         )

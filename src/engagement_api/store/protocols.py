@@ -1,4 +1,6 @@
-"""The storage contracts: a handful of methods each, implemented once per backend.
+"""The storage contracts: a handful of methods each, implemented once per backend. Each caller
+takes only the contract it uses (the reader: catalog and counters; the meter: metering; the
+authenticator: credentials), so one backend's counters can sit beside another's catalog.
 
 IDs are Python ints in the unsigned 64-bit range; metrics are addressed by their stable code
 (:mod:`engagement_api.contract.metrics`); hours are whole hours since the Unix epoch (UTC).
@@ -6,106 +8,14 @@ IDs are Python ints in the unsigned 64-bit range; metrics are addressed by their
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-#: Folded events: (post id, metric code, hour index) -> signed count to add.
-Deltas = Mapping[tuple[int, int, int], int]
+from engagement_api.domain import AccessToken, App, BatchRecord, Deltas, Post, PostRecord, User
 
-
-class StoreError(Exception):
-    """Base of everything the store raises on purpose."""
-
-
-class StoreUnavailable(StoreError):
-    """The database cannot be reached (answered 503 by the API)."""
-
-
-class IdempotencyConflict(StoreError):
-    """A batch key was applied before with a different body."""
-
-
-class SchemaError(StoreError):
-    """The database schema is missing, older or newer than this code knows."""
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    handle: str
-
-
-@dataclass(frozen=True, slots=True)
-class MediaItem:
-    media_key: str
-    type: str  # photo | video | animated_gif
-
-
-@dataclass(frozen=True, slots=True)
-class Post:
-    """A Post as the read side sees it."""
-
-    id: int
-    author_id: int
-    created_at: datetime
-    media: tuple[MediaItem, ...]
-    protected: bool
-    deleted: bool
-
-    @property
-    def available(self) -> bool:
-        return not (self.protected or self.deleted)
-
-    @property
-    def video_key(self) -> str | None:
-        """The Post's video: its first media item of type ``video`` (views count for it)."""
-        for item in self.media:
-            if item.type == "video":
-                return item.media_key
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class PostRecord:
-    """A Post as loaded: ``None`` fields are left as they are on an existing Post."""
-
-    id: int
-    author_id: int
-    created_at: datetime
-    media: tuple[MediaItem, ...] | None = None
-    protected: bool | None = None
-    deleted: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BatchRecord:
-    key: str
-    checksum: str
-    events: int
-    size: int
-    applied_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class App:
-    consumer_key: str
-    name: str
-    consumer_secret: str
-    enabled: bool
-    rate_limit: int
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AccessToken:
-    token: str
-    secret: str
-    consumer_key: str
-    user_id: int
-    revoked: bool
-    created_at: datetime
+#: Nonces are remembered this long (seconds); the timestamp window must not exceed it.
+NONCE_RETENTION = 3600
 
 
 class CatalogStore(Protocol):
@@ -235,8 +145,8 @@ class MeteringStore(Protocol):
         ...
 
 
-class Store(CatalogStore, CounterStore, CredentialStore, MeteringStore, Protocol):
-    """Everything one backend provides."""
+class SchemaStore(Protocol):
+    """The life of one database: its schema, whether it answers, closing it."""
 
     url: str
 
@@ -249,11 +159,17 @@ class Store(CatalogStore, CounterStore, CredentialStore, MeteringStore, Protocol
         ...
 
     def check_schema(self) -> None:
-        """Raise :class:`SchemaError` unless the schema is exactly current."""
+        """Raise :class:`~engagement_api.store.errors.SchemaError` unless the schema is exactly
+        current."""
         ...
 
     def ping(self) -> None:
-        """Raise :class:`StoreUnavailable` when the database cannot be reached."""
+        """Raise :class:`~engagement_api.store.errors.StoreUnavailable` when the database
+        cannot be reached."""
         ...
 
     def close(self) -> None: ...
+
+
+class Store(SchemaStore, CatalogStore, CounterStore, CredentialStore, MeteringStore, Protocol):
+    """Everything one backend provides (the SQLite and PostgreSQL backends provide it all)."""

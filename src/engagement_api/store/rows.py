@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engagement_api.contract.ids import from_signed
-from engagement_api.store.protocols import AccessToken, App
+from engagement_api.domain import AccessToken, App
 
 APP_COLUMNS = "consumer_key, name, consumer_secret, enabled, rate_limit, created_at"
 GRANT_COLUMNS = "token, secret, consumer_key, user_id, revoked, created_at"

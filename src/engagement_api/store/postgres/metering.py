@@ -1,6 +1,6 @@
 """Rate-limit counts and usage on PostgreSQL (mixed into PostgresStore).
 
-The same statements and results as :mod:`engagement_api.store.sqlite_metering`. Concurrent
+The same statements and results as :mod:`engagement_api.store.sqlite.metering`. Concurrent
 ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` on one row are serialised by its row lock,
 so each request sees its own count, whichever server process it reached. The transaction does
 not wait for its WAL to be flushed (``synchronous_commit = off``): a count lost in a crash costs
@@ -10,7 +10,7 @@ nothing worth an fsync per request.
 from __future__ import annotations
 
 from engagement_api.contract.ids import to_signed
-from engagement_api.store.postgres_pool import Connection, PgPool
+from engagement_api.store.postgres.pool import Connection, PgPool
 
 _COUNT = (
     "INSERT INTO rate_counts AS r (consumer_key, endpoint, minute, count) "

@@ -16,7 +16,9 @@ from engagement_api.auth.identity import Identity
 from engagement_api.contract.metrics import Endpoint
 from engagement_api.contract.ratelimit import RateLimit, minute_of
 from engagement_api.contract.usage import counts_for_usage, month_of
-from engagement_api.store.protocols import App, Store, StoreError
+from engagement_api.domain import App
+from engagement_api.store.errors import StoreError
+from engagement_api.store.protocols import MeteringStore
 
 log = logging.getLogger("engagement_api.metering")
 
@@ -28,7 +30,7 @@ MEMO_SIZE = 100_000
 class Meter:
     """Counts requests against an app's per-minute limit and records monthly usage."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: MeteringStore) -> None:
         self._store = store
         self._recorded: set[tuple[str, str, int]] = set()
         self._lock = threading.Lock()

@@ -10,7 +10,7 @@ from engagement_api.contract.policy import Decision, PostFacts, decide
 from engagement_api.contract.request import EngagementRequest, parse_request
 from engagement_api.contract.response import render
 from engagement_api.settings import Settings
-from engagement_api.store.protocols import Store
+from engagement_api.store.protocols import CatalogStore, CounterStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +22,9 @@ class Answer:
 class EngagementReader:
     """Answers the three read endpoints for an authenticated caller."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
-        self.store = store
+    def __init__(self, catalog: CatalogStore, counters: CounterStore, settings: Settings) -> None:
+        self.catalog = catalog
+        self.counters = counters
         self.settings = settings
 
     def parse(self, endpoint: Endpoint, body: bytes) -> EngagementRequest:
@@ -42,7 +43,7 @@ class EngagementReader:
         """The response body, and the authors of the requested Posts that exist (the caller
         meters usage with them without reading the Posts again)."""
         now = self.settings.clock.now()
-        posts = self.store.get_posts(request.post_ids)
+        posts = self.catalog.get_posts(request.post_ids)
         facts = {
             p.id: PostFacts(p.id, p.author_id, p.created_at, p.available) for p in posts.values()
         }
@@ -52,11 +53,11 @@ class EngagementReader:
         if request.window is None:
             return Answer(render(request, decision, self._totals(decision, codes), None), authors)
         window = request.window
-        rows = self.store.hourly(decision.post_ids, codes, window.start_hour, window.end_hour)
+        rows = self.counters.hourly(decision.post_ids, codes, window.start_hour, window.end_hour)
         by_code = {m.metric.code: m.metric.name for m in request.metrics}
         hourly = ((pid, by_code[code], hour, count) for pid, code, hour, count in rows)
         return Answer(render(request, decision, None, hourly), authors)
 
     def _totals(self, decision: Decision, codes: list[int]) -> dict[tuple[int, str], int]:
-        raw = self.store.lifetime(list(decision.post_ids), codes)
+        raw = self.counters.lifetime(list(decision.post_ids), codes)
         return {(pid, BY_CODE[code].name): count for (pid, code), count in raw.items()}

@@ -5,12 +5,9 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from engagement_api import admin
-from engagement_api.cli.context import (
-    CliContext,
-    with_defaults,
-)
+from engagement_api.cli.context import CliContext, with_defaults
 from engagement_api.contract.ids import IdError, parse_id
+from engagement_api.service import credentials
 
 
 @click.group()
@@ -26,7 +23,7 @@ def apps_create(ctx: CliContext, name: str, rate_limit: int | None) -> None:
     """Create an app; prints its consumer key, consumer secret and bearer token (shown once)."""
     limit = rate_limit if rate_limit is not None else ctx.settings.default_rate_limit
     with ctx.store() as store:
-        issued = admin.create_app(store, ctx.settings.clock, name, limit)
+        issued = credentials.create_app(store, ctx.settings.clock, name, limit)
     data = {
         "name": issued.name,
         "consumer_key": issued.consumer_key,
@@ -65,7 +62,7 @@ def apps_list(ctx: CliContext) -> None:
 def _set_enabled(ctx: CliContext, consumer_key: str, enabled: bool) -> None:
     with ctx.store() as store:
         if not store.set_app_enabled(consumer_key, enabled):
-            raise admin.AdminError(f"no app with consumer key {consumer_key!r}")
+            raise credentials.AdminError(f"no app with consumer key {consumer_key!r}")
     state = "enabled" if enabled else "disabled"
     ctx.emit({"consumer_key": consumer_key, "enabled": enabled}, f"{consumer_key}: {state}")
 
@@ -93,10 +90,10 @@ def apps_enable(ctx: CliContext, consumer_key: str) -> None:
 def apps_set_rate_limit(ctx: CliContext, consumer_key: str, rate_limit: int) -> None:
     """Set an app's limit: requests per endpoint and minute (takes effect at once)."""
     if rate_limit <= 0:
-        raise admin.AdminError("rate limit must be a positive integer")
+        raise credentials.AdminError("rate limit must be a positive integer")
     with ctx.store() as store:
         if not store.set_rate_limit(consumer_key, rate_limit):
-            raise admin.AdminError(f"no app with consumer key {consumer_key!r}")
+            raise credentials.AdminError(f"no app with consumer key {consumer_key!r}")
     data = {"consumer_key": consumer_key, "rate_limit": rate_limit}
     ctx.emit(data, f"{consumer_key}: {rate_limit} requests per endpoint and minute")
 
@@ -120,7 +117,7 @@ def _user_id(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
 def tokens_create(ctx: CliContext, consumer_key: str, user_id: int) -> None:
     """Create an access token and secret for USER acting through APP."""
     with ctx.store() as store:
-        token = admin.create_token(store, ctx.settings.clock, consumer_key, user_id)
+        token = credentials.create_token(store, ctx.settings.clock, consumer_key, user_id)
     data = {
         "access_token": token.token,
         "access_token_secret": token.secret,
@@ -137,7 +134,7 @@ def tokens_revoke(ctx: CliContext, access_token: str) -> None:
     """Revoke an access token: requests signed with it answer 401."""
     with ctx.store() as store:
         if not store.revoke_token(access_token):
-            raise admin.AdminError("no such access token")
+            raise credentials.AdminError("no such access token")
     ctx.emit({"access_token": access_token, "revoked": True}, "revoked")
 
 
@@ -151,5 +148,5 @@ def ingest_keys() -> None:
 def ingest_keys_create(ctx: CliContext) -> None:
     """Create an ingest key (shown once; stored hashed)."""
     with ctx.store() as store:
-        key = admin.create_ingest_key(store, ctx.settings.clock)
+        key = credentials.create_ingest_key(store, ctx.settings.clock)
     ctx.emit({"ingest_key": key}, f"ingest_key: {key}\n(not shown again)")

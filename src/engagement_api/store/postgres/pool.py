@@ -30,7 +30,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
-from engagement_api.store.protocols import StoreError, StoreUnavailable
+from engagement_api.store.errors import StoreError, StoreUnavailable
 
 T = TypeVar("T")
 

@@ -1,4 +1,5 @@
-"""Issuing credentials: apps, access tokens, ingest keys. Shared by the CLI and the demo.
+"""Issuing credentials: apps, access tokens, ingest keys. Shared by the CLI, the demo and the
+benchmarks.
 
 Everything issued is letters and digits only (spec section 2). Secrets that need not be
 recovered (bearer tokens, ingest keys) are stored as SHA-256 digests and shown once.
@@ -7,10 +8,16 @@ recovered (bearer tokens, ingest keys) are stored as SHA-256 digests and shown o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from engagement_api.auth.secrets import hash_secret, new_key
 from engagement_api.clock import Clock
-from engagement_api.store.protocols import AccessToken, Store
+from engagement_api.domain import AccessToken
+from engagement_api.store.protocols import CatalogStore, CredentialStore
+
+
+class _TokenIssuer(CredentialStore, CatalogStore, Protocol):
+    """A token is issued for a user of the catalog."""
 
 
 class AdminError(ValueError):
@@ -26,7 +33,7 @@ class IssuedApp:
     rate_limit: int
 
 
-def create_app(store: Store, clock: Clock, name: str, rate_limit: int) -> IssuedApp:
+def create_app(store: CredentialStore, clock: Clock, name: str, rate_limit: int) -> IssuedApp:
     if not name.strip():
         raise AdminError("app name must not be empty")
     if rate_limit <= 0:
@@ -36,7 +43,7 @@ def create_app(store: Store, clock: Clock, name: str, rate_limit: int) -> Issued
     return IssuedApp(name, key, secret, bearer, rate_limit)
 
 
-def create_token(store: Store, clock: Clock, consumer_key: str, user_id: int) -> AccessToken:
+def create_token(store: _TokenIssuer, clock: Clock, consumer_key: str, user_id: int) -> AccessToken:
     if store.get_app(consumer_key) is None:
         raise AdminError(f"no app with consumer key {consumer_key!r}")
     if user_id not in store.get_users([user_id]):
@@ -44,7 +51,7 @@ def create_token(store: Store, clock: Clock, consumer_key: str, user_id: int) ->
     return store.create_token(new_key(50), new_key(45), consumer_key, user_id, clock.now())
 
 
-def create_ingest_key(store: Store, clock: Clock) -> str:
+def create_ingest_key(store: CredentialStore, clock: Clock) -> str:
     key = new_key(48)
     store.create_ingest_key(hash_secret(key), clock.now())
     return key

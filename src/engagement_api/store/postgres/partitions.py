@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from psycopg import sql
 
-from engagement_api.store.postgres_pool import Connection, PgPool
+from engagement_api.store.postgres.pool import Connection, PgPool
 
 SPAN = 720  # hours per partition
 PARTITION_LOCK = 0x656E_6761_0001  # advisory lock key for partition DDL

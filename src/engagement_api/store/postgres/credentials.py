@@ -1,6 +1,6 @@
 """Apps, access tokens, ingest keys and OAuth nonces on PostgreSQL (mixed into PostgresStore).
 
-The same statements and results as :mod:`engagement_api.store.sqlite_credentials`.
+The same statements and results as :mod:`engagement_api.store.sqlite.credentials`.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from engagement_api.contract.ids import to_signed
-from engagement_api.store.postgres_pool import Connection, PgPool
-from engagement_api.store.protocols import AccessToken, App
+from engagement_api.domain import AccessToken, App
+from engagement_api.store.postgres.pool import Connection, PgPool
+from engagement_api.store.protocols import NONCE_RETENTION
 from engagement_api.store.rows import APP_COLUMNS, GRANT_COLUMNS, app_from_row, token_from_row
-from engagement_api.store.sqlite_credentials import NONCE_RETENTION
 
 _GET_APP = (
     f"SELECT {APP_COLUMNS} FROM apps "  # noqa: S608

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import AbstractContextManager
 from datetime import datetime
 
 from engagement_api.contract.ids import to_signed
-from engagement_api.store.protocols import AccessToken, App
+from engagement_api.domain import AccessToken, App
+from engagement_api.store.protocols import NONCE_RETENTION
 from engagement_api.store.rows import APP_COLUMNS, GRANT_COLUMNS, app_from_row, token_from_row
-
-#: Nonces are remembered this long (seconds); the timestamp window must not exceed it.
-NONCE_RETENTION = 3600
+from engagement_api.store.sqlite.connection import SqliteDatabase
 
 
 class SqliteCredentials:
-    """Needs ``_write()`` and ``_reader()`` from the class it is mixed into."""
+    """Needs ``_db`` (a :class:`SqliteDatabase`) from the class it is mixed into."""
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
-
-    def _reader(self) -> sqlite3.Connection:
-        raise NotImplementedError
+    _db: SqliteDatabase
 
     def create_app(
         self,
@@ -32,7 +25,7 @@ class SqliteCredentials:
         rate_limit: int,
         now: datetime,
     ) -> App:
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "INSERT INTO apps (consumer_key, name, consumer_secret, bearer_hash, enabled, "
                 "rate_limit, created_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
@@ -48,36 +41,32 @@ class SqliteCredentials:
         return App(consumer_key, name, consumer_secret, True, rate_limit, now)
 
     def get_app(self, consumer_key: str) -> App | None:
-        row = (
-            self._reader()
-            .execute(f"SELECT {APP_COLUMNS} FROM apps WHERE consumer_key = ?", (consumer_key,))  # noqa: S608
-            .fetchone()
-        )
-        return app_from_row(row) if row else None
+        return self._app("consumer_key", consumer_key)
 
     def app_by_bearer(self, bearer_hash: str) -> App | None:
-        row = (
-            self._reader()
-            .execute(f"SELECT {APP_COLUMNS} FROM apps WHERE bearer_hash = ?", (bearer_hash,))  # noqa: S608
-            .fetchone()
-        )
+        return self._app("bearer_hash", bearer_hash)
+
+    def _app(self, column: str, value: str) -> App | None:
+        query = f"SELECT {APP_COLUMNS} FROM apps WHERE {column} = ?"  # noqa: S608 (our names)
+        with self._db.read() as conn:
+            row = conn.execute(query, (value,)).fetchone()
         return app_from_row(row) if row else None
 
     def list_apps(self) -> list[App]:
-        rows = self._reader().execute(
-            f"SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, consumer_key"  # noqa: S608
-        )
+        query = f"SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, consumer_key"  # noqa: S608
+        with self._db.read() as conn:
+            rows = conn.execute(query).fetchall()
         return [app_from_row(r) for r in rows]
 
     def set_app_enabled(self, consumer_key: str, enabled: bool) -> bool:
-        with self._write() as conn:
+        with self._db.write() as conn:
             cur = conn.execute(
                 "UPDATE apps SET enabled = ? WHERE consumer_key = ?", (int(enabled), consumer_key)
             )
             return cur.rowcount == 1
 
     def set_rate_limit(self, consumer_key: str, rate_limit: int) -> bool:
-        with self._write() as conn:
+        with self._db.write() as conn:
             cur = conn.execute(
                 "UPDATE apps SET rate_limit = ? WHERE consumer_key = ?", (rate_limit, consumer_key)
             )
@@ -86,7 +75,7 @@ class SqliteCredentials:
     def create_token(
         self, token: str, secret: str, consumer_key: str, user_id: int, now: datetime
     ) -> AccessToken:
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "INSERT INTO access_tokens (token, secret, consumer_key, user_id, revoked, "
                 "created_at) VALUES (?, ?, ?, ?, 0, ?)",
@@ -95,42 +84,33 @@ class SqliteCredentials:
         return AccessToken(token, secret, consumer_key, user_id, False, now)
 
     def get_token(self, token: str) -> AccessToken | None:
-        row = (
-            self._reader()
-            .execute(
-                f"SELECT {GRANT_COLUMNS} "  # noqa: S608
-                "FROM access_tokens WHERE token = ?",
-                (token,),
-            )
-            .fetchone()
-        )
-        if row is None:
-            return None
-        return token_from_row(row)
+        query = f"SELECT {GRANT_COLUMNS} FROM access_tokens WHERE token = ?"  # noqa: S608
+        with self._db.read() as conn:
+            row = conn.execute(query, (token,)).fetchone()
+        return None if row is None else token_from_row(row)
 
     def revoke_token(self, token: str) -> bool:
-        with self._write() as conn:
+        with self._db.write() as conn:
             cur = conn.execute("UPDATE access_tokens SET revoked = 1 WHERE token = ?", (token,))
             return cur.rowcount == 1
 
     def create_ingest_key(self, key_hash: str, now: datetime) -> None:
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "INSERT INTO ingest_keys (key_hash, created_at) VALUES (?, ?)",
                 (key_hash, int(now.timestamp())),
             )
 
     def has_ingest_key(self, key_hash: str) -> bool:
-        row = (
-            self._reader()
-            .execute("SELECT 1 FROM ingest_keys WHERE key_hash = ?", (key_hash,))
-            .fetchone()
-        )
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM ingest_keys WHERE key_hash = ?", (key_hash,)
+            ).fetchone()
         return row is not None
 
     def use_nonce(self, consumer_key: str, nonce: str, timestamp: int, now: datetime) -> bool:
         horizon = int(now.timestamp()) - NONCE_RETENTION
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute("DELETE FROM oauth_nonces WHERE ts < ?", (horizon,))
             cur = conn.execute(
                 "INSERT INTO oauth_nonces (consumer_key, nonce, ts) VALUES (?, ?, ?) "

@@ -14,8 +14,8 @@ from itertools import pairwise
 
 from engagement_api.contract.ids import from_signed, to_signed
 from engagement_api.contract.metrics import VIDEO_VIEWS
-from engagement_api.store.postgres_pool import Connection, PgPool
-from engagement_api.store.protocols import MediaItem, Post, PostRecord, User
+from engagement_api.domain import MediaItem, Post, PostRecord, User
+from engagement_api.store.postgres.pool import Connection, PgPool
 
 _ADD_VIDEO = (
     "INSERT INTO video_totals AS v (media_key, views) "

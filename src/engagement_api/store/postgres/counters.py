@@ -1,17 +1,11 @@
-"""PostgreSQL backend: the production store, with the same behaviour as the SQLite one.
+"""Hourly counts, lifetime totals, per-video totals and the batch ledger on PostgreSQL (mixed
+into PostgresStore).
 
-``postgresql://user@host:port/db`` (or ``postgres://``); pool size and statement timeout come
-from the URL's query (``?pool_min=1&pool_max=10&pool_timeout=5&statement_timeout_ms=30000``,
-see :mod:`engagement_api.store.postgres_pool`). The driver, psycopg 3, is imported only when
-this module is.
-
-Writes are short transactions on pooled connections, retried on deadlock or serialization
-failure. A batch is applied exactly once per key, even from several processes at once: its
-ledger row is inserted first, so a concurrent duplicate waits on that row and then sees it. The
-deltas and their per-Post sums are copied (CSV COPY) into temporary staging tables and applied
-with one set-based upsert per table, rows in key order so concurrent batches lock rows in the
-same order.
-``counts_hourly`` is partitioned by time (:mod:`engagement_api.store.postgres_partitions`).
+A batch is applied exactly once per key, even from several processes at once: its ledger row is
+inserted first, so a concurrent duplicate waits on that row and then sees it. The deltas and
+their per-Post sums are copied (CSV COPY) into temporary staging tables and applied with one
+set-based upsert per table, rows in key order so concurrent batches lock rows in the same order.
+``counts_hourly`` is partitioned by time (:mod:`engagement_api.store.postgres.partitions`).
 """
 
 from __future__ import annotations
@@ -23,21 +17,12 @@ import psycopg
 
 from engagement_api.contract.ids import from_signed
 from engagement_api.contract.metrics import VIDEO_VIEWS
+from engagement_api.domain import BatchRecord, Deltas
 from engagement_api.store.deltas import DeltaTable
-from engagement_api.store.migrations import migrations_for, refuse_newer, require_current
-from engagement_api.store.postgres_catalog import PostgresCatalog, dt, id_array, ts
-from engagement_api.store.postgres_credentials import PostgresCredentials
-from engagement_api.store.postgres_metering import PostgresMetering
-from engagement_api.store.postgres_partitions import Partitions
-from engagement_api.store.postgres_pool import Connection, PgPool, parse_url
-from engagement_api.store.protocols import (
-    BatchRecord,
-    Deltas,
-    IdempotencyConflict,
-    StoreError,
-)
-
-MIGRATION_LOCK = 0x656E_6761_0002  # advisory lock key: one migrator at a time
+from engagement_api.store.errors import IdempotencyConflict, StoreError
+from engagement_api.store.postgres.catalog import dt, id_array, ts
+from engagement_api.store.postgres.partitions import Partitions
+from engagement_api.store.postgres.pool import Connection, PgPool
 
 _VIDEO = VIDEO_VIEWS.code
 _TOTALS = (
@@ -97,65 +82,11 @@ def stage_deltas(conn: Connection, table: DeltaTable) -> None:
             copy.write(table.totals_csv())
 
 
-class PostgresStore(PostgresCatalog, PostgresCredentials, PostgresMetering):
-    """Catalog, counters and credentials in one PostgreSQL database."""
+class PostgresCounters:
+    """Needs ``_db`` (a :class:`PgPool`) and ``_partitions`` from the class it is mixed into."""
 
-    backend = "postgresql"
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._db = PgPool(parse_url(url))
-        self._partitions = Partitions(self._db)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def ping(self) -> None:
-        self._db.read(lambda conn: conn.execute("SELECT 1").fetchone())
-
-    # -- schema ------------------------------------------------------------------------------
-
-    @staticmethod
-    def _version(conn: Connection) -> int:
-        row = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
-        if not row or not row[0]:
-            return 0
-        row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
-        return int(row[0] or 0) if row else 0
-
-    def schema_version(self) -> int:
-        return self._db.read(self._version)
-
-    def migrate(self) -> list[int]:
-        def work(conn: Connection) -> list[int]:
-            current = self._version(conn)
-            refuse_newer(current, self.backend)
-            if current == 0:
-                conn.execute(
-                    "CREATE TABLE schema_migrations (version integer PRIMARY KEY, "
-                    "name text NOT NULL, applied_at bigint NOT NULL)"
-                )
-            applied = []
-            for migration in migrations_for(self.backend):
-                if migration.version <= current:
-                    continue
-                conn.execute(migration.sql.encode())  # the whole file, in this transaction
-                conn.execute(
-                    "INSERT INTO schema_migrations VALUES "
-                    "(%s, %s, extract(epoch FROM now())::bigint)",
-                    (migration.version, migration.name),
-                )
-                applied.append(migration.version)
-            return applied
-
-        applied = self._db.transact(work, lock=MIGRATION_LOCK)
-        self._partitions.forget()
-        return applied
-
-    def check_schema(self) -> None:
-        require_current(self.schema_version(), self.backend)
-
-    # -- counters ----------------------------------------------------------------------------
+    _db: PgPool
+    _partitions: Partitions
 
     def get_batch(self, key: str) -> BatchRecord | None:
         row = self._db.read(

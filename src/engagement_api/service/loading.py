@@ -12,10 +12,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-import msgspec
-
 from engagement_api.clock import Clock
-from engagement_api.contract.errors import BadRequest, Conflict, PayloadTooLarge
+from engagement_api.contract.errors import BadRequest, Conflict
+from engagement_api.domain import Post
 from engagement_api.ingest import (
     Batch,
     BatchRejected,
@@ -30,13 +29,13 @@ from engagement_api.ingest import (
     validate_posts,
     validate_users,
 )
-from engagement_api.store.protocols import IdempotencyConflict, Post, Store
+from engagement_api.ingest.limits import check_idempotency_key
+from engagement_api.store.errors import IdempotencyConflict
+from engagement_api.store.protocols import CatalogStore, CounterStore
 
 #: Large NDJSON/CSV event files are validated in pieces of about this size (for progress);
 #: they are still applied as one batch, in one transaction.
 PIECE_BYTES = 8 * 1024 * 1024
-
-MAX_KEY_LENGTH = 255
 
 Progress = Callable[[int], None]
 
@@ -66,36 +65,6 @@ class EventsResult:
 
 def checksum_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def check_idempotency_key(key: str | None) -> str:
-    """An Idempotency-Key must be 1 to 255 visible ASCII characters."""
-    if key is None or key == "":
-        raise BadRequest("Idempotency-Key header is required on /ingest/events")
-    if len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
-        raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} visible ASCII characters")
-    return key
-
-
-def count_lines(data: bytes, fmt: Format) -> int:
-    """The lines of a batch as its line numbers count them: NDJSON and CSV physical lines
-    (blank lines and the CSV header included), JSON array elements. A JSON body that does not
-    parse counts 0 here (validation reports it)."""
-    if fmt is Format.JSON:
-        try:
-            return len(msgspec.json.decode(data, type=list[msgspec.Raw]))
-        except (msgspec.DecodeError, RecursionError):
-            return 0
-    if not data:
-        return 0
-    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-
-
-def check_batch_lines(data: bytes, fmt: Format, limit: int) -> None:
-    """413 when a batch has more than ``limit`` lines (``ENGAGEMENT_API_MAX_INGEST_LINES``)."""
-    lines = count_lines(data, fmt)
-    if lines > limit:
-        raise PayloadTooLarge(f"Batch has {lines} lines, more than the limit of {limit} lines")
 
 
 def _pieces(data: bytes, fmt: Format) -> list[tuple[bytes, int, int]]:
@@ -132,24 +101,25 @@ def _not_empty(data: bytes) -> None:
 class Loader:
     """Validates and applies users, Posts and event batches against one store."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
-        self.store = store
+    def __init__(self, catalog: CatalogStore, counters: CounterStore, clock: Clock) -> None:
+        self.catalog = catalog
+        self.counters = counters
         self.clock = clock
 
     def load_users(self, data: bytes, fmt: Format) -> int:
         _not_empty(data)
         batch = Batch(data, fmt, Kind.USERS)
-        existing = self.store.users_by_handle(referenced_handles(batch))
+        existing = self.catalog.users_by_handle(referenced_handles(batch))
         users = validate_users(batch, existing)
-        return self.store.upsert_users(users)
+        return self.catalog.upsert_users(users)
 
     def load_tweets(self, data: bytes, fmt: Format) -> int:
         _not_empty(data)
         batch = Batch(data, fmt, Kind.TWEETS)
-        authors = set(self.store.get_users(referenced_author_ids(batch)))
-        existing = self.store.get_posts(referenced_ids(batch, "id"))
+        authors = set(self.catalog.get_users(referenced_author_ids(batch)))
+        existing = self.catalog.get_posts(referenced_ids(batch, "id"))
         posts = validate_posts(batch, authors, existing)
-        return self.store.upsert_posts(posts)
+        return self.catalog.upsert_posts(posts)
 
     def load_events(
         self,
@@ -174,7 +144,7 @@ class Loader:
         _not_empty(data)
         checksum = checksum_of(data)
         key = check_idempotency_key(key if key is not None else "sha256:" + checksum)
-        previous = self.store.get_batch(key)
+        previous = self.counters.get_batch(key)
         if previous is not None:
             self._check_same(previous.checksum, checksum, key)
             if progress:
@@ -189,7 +159,7 @@ class Loader:
         if prepared.deltas is None:
             return EventsResult(prepared.events, True, prepared.key)
         try:
-            applied = self.store.apply_batch(
+            applied = self.counters.apply_batch(
                 prepared.key,
                 prepared.checksum,
                 prepared.events,
@@ -244,7 +214,7 @@ class Loader:
         now = self.clock.now()
         if progress is None:
             batch = Batch(data, fmt, Kind.EVENTS)
-            folded = validate_events(batch, self.store.get_posts(referenced_post_ids(batch)), now)
+            folded = validate_events(batch, self.catalog.get_posts(referenced_post_ids(batch)), now)
             return folded.events, folded.deltas
         events = 0
         parts: list[Mapping[tuple[int, int, int], int]] = []
@@ -253,7 +223,7 @@ class Loader:
         for piece, lines_before, covered in _pieces(data, fmt):
             batch = Batch(piece, fmt, Kind.EVENTS)
             wanted = referenced_post_ids(batch)
-            posts.update(self.store.get_posts(wanted - posts.keys()))
+            posts.update(self.catalog.get_posts(wanted - posts.keys()))
             try:
                 folded = validate_events(batch, posts, now)
             except BatchRejected as exc:
@@ -266,6 +236,6 @@ class Loader:
             progress(covered)
         if errors:
             raise BatchRejected(errors)
-        from engagement_api.store.deltas import DeltaTable  # polars: only when used
+        from engagement_api.store.deltas import DeltaTable
 
         return events, DeltaTable.sum(parts)

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import orjson
 
-from engagement_api import admin
 from engagement_api.clock import Clock
 from engagement_api.contract.ids import parse_id
 from engagement_api.contract.times import format_timestamp
 from engagement_api.ingest import Format
 from engagement_api.ingest.generator import Synthetic, generate
-from engagement_api.loading import Loader
+from engagement_api.service import credentials
+from engagement_api.service.loading import Loader
 from engagement_api.store.protocols import Store
 
 
@@ -41,7 +41,7 @@ def _ndjson(records: list[dict[str, object]]) -> bytes:
 def seed(store: Store, clock: Clock, users: int, tweets: int, days: int, seed: int) -> Synthetic:
     """Generate a data set as of ``clock.now()`` and load it as any producer would."""
     data = generate(users=users, tweets=tweets, days=days, now=clock.now(), seed=seed)
-    loader = Loader(store, clock)
+    loader = Loader(store, store, clock)
     loader.load_users(_ndjson(data.users), Format.NDJSON)
     loader.load_tweets(_ndjson(data.tweets), Format.NDJSON)
     events = "\n".join(data.event_lines()).encode() + b"\n"
@@ -49,7 +49,7 @@ def seed(store: Store, clock: Clock, users: int, tweets: int, days: int, seed: i
     return data
 
 
-def credentials(store: Store, clock: Clock, data: Synthetic) -> DemoCredentials:
+def issue_credentials(store: Store, clock: Clock, data: Synthetic) -> DemoCredentials:
     """An app, an access token for the busiest author, an ingest key."""
     volume: dict[int, int] = defaultdict(int)
     recent: dict[int, int] = defaultdict(int)  # in the last 28 hours: what /28hr shows
@@ -75,8 +75,8 @@ def credentials(store: Store, clock: Clock, data: Synthetic) -> DemoCredentials:
         (pid for pid in ranked if available[pid] == user_id), key=lambda p: -recent.get(p, 0)
     )
     handle = next(str(u["handle"]) for u in data.users if parse_id(u["id"]) == user_id)
-    issued = admin.create_app(store, clock, "demo", 600)
-    token = admin.create_token(store, clock, issued.consumer_key, user_id)
+    issued = credentials.create_app(store, clock, "demo", 600)
+    token = credentials.create_token(store, clock, issued.consumer_key, user_id)
     return DemoCredentials(
         consumer_key=issued.consumer_key,
         consumer_secret=issued.consumer_secret,
@@ -85,7 +85,7 @@ def credentials(store: Store, clock: Clock, data: Synthetic) -> DemoCredentials:
         access_token_secret=token.secret,
         user_id=user_id,
         handle=handle,
-        ingest_key=admin.create_ingest_key(store, clock),
+        ingest_key=credentials.create_ingest_key(store, clock),
         own_posts=own[:5],
         top_posts=ranked[:5],
     )

@@ -1,0 +1,91 @@
+"""The domain records every layer passes around: users, Posts and their media, the batch
+ledger, apps and access tokens. Plain frozen dataclasses; no I/O.
+
+IDs are Python ints in the unsigned 64-bit range; times are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+#: Folded events: (post id, metric code, hour index) -> signed count to add.
+Deltas = Mapping[tuple[int, int, int], int]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    handle: str
+
+
+@dataclass(frozen=True, slots=True)
+class MediaItem:
+    media_key: str
+    type: str  # photo | video | animated_gif
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A Post as the read side sees it."""
+
+    id: int
+    author_id: int
+    created_at: datetime
+    media: tuple[MediaItem, ...]
+    protected: bool
+    deleted: bool
+
+    @property
+    def available(self) -> bool:
+        return not (self.protected or self.deleted)
+
+    @property
+    def video_key(self) -> str | None:
+        """The Post's video: its first media item of type ``video`` (views count for it)."""
+        for item in self.media:
+            if item.type == "video":
+                return item.media_key
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PostRecord:
+    """A Post as loaded: ``None`` fields are left as they are on an existing Post."""
+
+    id: int
+    author_id: int
+    created_at: datetime
+    media: tuple[MediaItem, ...] | None = None
+    protected: bool | None = None
+    deleted: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRecord:
+    key: str
+    checksum: str
+    events: int
+    size: int
+    applied_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    consumer_key: str
+    name: str
+    consumer_secret: str
+    enabled: bool
+    rate_limit: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    token: str
+    secret: str
+    consumer_key: str
+    user_id: int
+    revoked: bool
+    created_at: datetime

@@ -1,0 +1,173 @@
+"""SQLite connections, and the one place where the driver's errors become store errors.
+
+As in Datasette, every write goes through one writer connection (serialised by a lock and by
+SQLite's own write lock with ``BEGIN IMMEDIATE``, so several processes may share a file), and
+reads use one connection per thread, opened query-only. WAL journal, ``synchronous=FULL``: a
+committed batch survives a crash of the process or the machine.
+
+The store needs SQLite :data:`MIN_SQLITE_VERSION` or newer (``INSERT ... RETURNING``); opening
+a store on an older library fails with a clear :class:`StoreError`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from engagement_api.store.errors import StoreError, StoreUnavailable
+
+#: ``RETURNING`` (rate-limit counts) came in SQLite 3.35.0.
+MIN_SQLITE_VERSION = (3, 35, 0)
+
+WRITER_CACHE_KIB = 256 * 1024  # the writer connection's page cache (an upper bound)
+
+#: Primary result codes that mean "the database cannot serve us now", not "our SQL is wrong".
+_UNAVAILABLE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,  # locked out by another process past busy_timeout
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_READONLY,  # the file or its directory is not writable
+        sqlite3.SQLITE_INTERRUPT,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+        sqlite3.SQLITE_NOTADB,
+        sqlite3.SQLITE_PERM,
+        sqlite3.SQLITE_AUTH,
+    }
+)
+
+
+def _version_text(version: tuple[int, ...]) -> str:
+    return ".".join(str(part) for part in version)
+
+
+def check_library(version: tuple[int, int, int] = sqlite3.sqlite_version_info) -> None:
+    """Raise StoreError when the SQLite library is older than the store needs."""
+    if version < MIN_SQLITE_VERSION:
+        raise StoreError(
+            f"the SQLite store needs SQLite {_version_text(MIN_SQLITE_VERSION)} or newer; "
+            f"this Python links SQLite {_version_text(version)}"
+        )
+
+
+def _unavailable(exc: sqlite3.Error) -> StoreUnavailable:
+    return StoreUnavailable(f"SQLite is unavailable: {exc}")
+
+
+@contextmanager
+def map_sqlite_errors() -> Iterator[None]:
+    """Turn the driver's "cannot serve" errors into :class:`StoreUnavailable` (503): a closed
+    connection, a file that cannot be opened, read or written, a lock held past the busy
+    timeout. Everything else (a constraint, our own SQL) passes through unchanged."""
+    try:
+        yield
+    except sqlite3.ProgrammingError as exc:
+        if "closed" in str(exc):
+            raise StoreUnavailable("the SQLite store is closed") from exc
+        raise
+    except sqlite3.Error as exc:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in _UNAVAILABLE_CODES:
+            raise _unavailable(exc) from exc
+        raise
+
+
+def sqlite_path(url: str) -> str:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise StoreError(f"SQLite URL must look like sqlite:///PATH, got {url!r}")
+    path = url[len(prefix) :]
+    if not path:
+        raise StoreError("SQLite URL has no path")
+    return path
+
+
+class SqliteDatabase:
+    """One SQLite file: the writer connection, a query-only reader per thread, closing."""
+
+    def __init__(self, url: str) -> None:
+        check_library()
+        self.path = sqlite_path(url)
+        if self.path != ":memory:":
+            parent = Path(self.path).parent
+            if not parent.exists():
+                raise StoreUnavailable(f"directory {parent} does not exist")
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._closed = False
+        self._writer = self._connect(query_only=False)
+        # A large page cache for the writer: batches upsert many rows of a big table.
+        self._writer.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+
+    def _connect(self, query_only: bool) -> sqlite3.Connection:
+        with map_sqlite_errors():
+            try:
+                conn = sqlite3.connect(
+                    self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+                )
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            if query_only:
+                conn.execute("PRAGMA query_only=ON")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreUnavailable("the SQLite store is closed")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """This thread's query-only connection (each statement sees the latest commit)."""
+        with map_sqlite_errors():
+            self._check_open()
+            conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._connect(query_only=True)
+                self._local.conn = conn
+            yield conn
+
+    @contextmanager
+    def writer(self) -> Iterator[sqlite3.Connection]:
+        """The writer connection, held by this thread, outside any transaction."""
+        with self._write_lock, map_sqlite_errors():
+            self._check_open()
+            yield self._writer
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``), committed on success."""
+        with self.writer() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def ping(self) -> None:
+        with self.read() as conn:
+            conn.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._all_lock:
+            self._closed = True
+            for conn in self._all:
+                conn.close()
+            self._all.clear()

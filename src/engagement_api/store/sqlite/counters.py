@@ -1,0 +1,247 @@
+"""Hourly counts, lifetime totals, per-video totals and the batch ledger on SQLite (mixed into
+SqliteStore).
+
+``counts_hourly`` is keyed by one packed integer (``sql/0003_packed_hourly_counts.sql``)::
+
+    key = seq << 32 | metric << 26 | (hour + 2^25)
+
+where ``seq`` numbers Posts (``post_keys``), so a Post's hours of one metric are one rowid range.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from itertools import chain
+from typing import TYPE_CHECKING
+
+from engagement_api.contract.ids import from_signed, to_signed
+from engagement_api.contract.metrics import BY_CODE as METRICS_BY_CODE
+from engagement_api.contract.metrics import VIDEO_VIEWS
+from engagement_api.domain import BatchRecord, Deltas
+from engagement_api.store.errors import IdempotencyConflict, StoreError
+from engagement_api.store.sqlite.connection import SqliteDatabase
+from engagement_api.store.sqlite.statements import (
+    add_video_views,
+    chunks,
+    dt,
+    insert_rows,
+    marks,
+    ts,
+)
+
+if TYPE_CHECKING:
+    from engagement_api.store.deltas import DeltaTable
+
+_HOUR_OFFSET = 1 << 25
+_SEQ_SHIFT, _METRIC_SHIFT = 32, 26
+_HOUR_MASK = (1 << _METRIC_SHIFT) - 1
+MAX_POST_SEQ = (1 << 31) - 1
+assert max(METRICS_BY_CODE) < 1 << (_SEQ_SHIFT - _METRIC_SHIFT)  # the metric's bits
+
+
+def _hour_bits(hour: int) -> int:
+    bits = hour + _HOUR_OFFSET
+    if not 0 <= bits <= _HOUR_MASK:
+        raise StoreError(
+            f"hour {hour} is outside what the SQLite store can key (years 1970 +- 3800)"
+        )
+    return bits
+
+
+def _unpack(key: int) -> tuple[int, int, int]:
+    """``(seq, metric, hour)`` of a packed key."""
+    metric = (key >> _METRIC_SHIFT) & ((1 << (_SEQ_SHIFT - _METRIC_SHIFT)) - 1)
+    return key >> _SEQ_SHIFT, metric, (key & _HOUR_MASK) - _HOUR_OFFSET
+
+
+def _base(seq: int, metric: int) -> int:
+    """The packed key of a Post's hour 0 - 2^25 of a metric (add :func:`_hour_bits`)."""
+    return seq << _SEQ_SHIFT | metric << _METRIC_SHIFT
+
+
+def _post_seqs(conn: sqlite3.Connection, post_ids: Iterable[int]) -> dict[int, int]:
+    """Signed Post ID -> its ``seq`` (only Posts that were loaded have one)."""
+    found: dict[int, int] = {}
+    for chunk in chunks(sorted({to_signed(p) for p in post_ids})):  # (to_signed: idempotent)
+        sql = f"SELECT post_id, seq FROM post_keys WHERE post_id IN ({marks(len(chunk))})"  # noqa: S608
+        found.update(conn.execute(sql, chunk).fetchall())
+    return found
+
+
+def _numbered(conn: sqlite3.Connection, post_ids: Sequence[int]) -> dict[int, int]:
+    """:func:`_post_seqs`, numbering first the Posts that have none (the store takes counts of
+    any Post ID; ingest only sends those of loaded Posts, which are numbered when loaded)."""
+    seqs = _post_seqs(conn, post_ids)
+    missing = sorted(set(post_ids) - seqs.keys())
+    if missing:
+        conn.executemany("INSERT INTO post_keys (post_id) VALUES (?)", [(p,) for p in missing])
+        seqs.update(_post_seqs(conn, missing))
+    return seqs
+
+
+def _packed_rows(table: DeltaTable, seqs: dict[int, int]) -> list[int]:
+    """``key, count`` of every hourly delta, laid end to end in key order."""
+    if not table:
+        return []
+    if max(seqs.values()) > MAX_POST_SEQ:
+        raise StoreError("the SQLite store keys at most 2^31 Posts; use PostgreSQL")
+    import polars as pl  # only where batches are applied (commands that never ingest skip it)
+
+    for hour in table.hour_span():
+        _hour_bits(hour)  # raises for an hour the key cannot hold
+    c = pl.col
+    packed = (
+        table.frame.lazy()
+        .select(
+            key=(c("post_id").replace_strict(seqs, return_dtype=pl.Int64) * (1 << _SEQ_SHIFT))
+            + c("metric") * (1 << _METRIC_SHIFT)
+            + c("hour")
+            + _HOUR_OFFSET,
+            count="count",
+        )
+        .sort("key")
+        .collect()
+    )
+    keys, counts = packed.get_column("key").to_list(), packed.get_column("count").to_list()
+    return list(chain.from_iterable(zip(keys, counts, strict=True)))
+
+
+class SqliteCounters:
+    """Needs ``_db`` (a :class:`SqliteDatabase`) from the class it is mixed into."""
+
+    _db: SqliteDatabase
+
+    def get_batch(self, key: str) -> BatchRecord | None:
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT key, checksum, events, size, applied_at FROM batches WHERE key = ?", (key,)
+            ).fetchone()
+        if row is None:
+            return None
+        return BatchRecord(row[0], row[1], row[2], row[3], dt(row[4]))
+
+    def apply_batch(
+        self, key: str, checksum: str, events: int, size: int, deltas: Deltas, now: datetime
+    ) -> bool:
+        from engagement_api.store.deltas import DeltaTable
+
+        table = DeltaTable.from_mapping(deltas)
+        totals = list(chain.from_iterable(table.totals()))
+        video_by_post = table.sums_of(VIDEO_VIEWS.code)
+        with self._db.write() as conn:
+            row = conn.execute("SELECT checksum FROM batches WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                if row[0] != checksum:
+                    raise IdempotencyConflict(
+                        f"Idempotency-Key {key!r} was already used for a different batch"
+                    )
+                return False
+            # Rows in key order (the table's B-tree walked once, front to back), many per
+            # statement (one call binds hundreds of rows: the per-call cost of the driver was
+            # most of the time with one row per call).
+            insert_rows(
+                conn,
+                "INSERT INTO counts_hourly (key, count)",
+                "ON CONFLICT (key) DO UPDATE SET count = count + excluded.count",
+                _packed_rows(table, _numbered(conn, table.post_ids())),
+                2,
+            )
+            insert_rows(
+                conn,
+                "INSERT INTO counts_total (post_id, metric, count)",
+                "ON CONFLICT (post_id, metric) DO UPDATE SET count = count + excluded.count",
+                totals,
+                3,
+            )
+            if video_by_post:
+                by_key: dict[str, int] = defaultdict(int)
+                for chunk in chunks(sorted(video_by_post)):
+                    sql = (
+                        f"SELECT id, video_key FROM posts WHERE id IN ({marks(len(chunk))}) "  # noqa: S608
+                        "AND video_key IS NOT NULL"
+                    )
+                    for pid, vkey in conn.execute(sql, chunk):
+                        by_key[vkey] += video_by_post[pid]
+                add_video_views(conn, by_key)
+            conn.execute(
+                "INSERT INTO batches (key, checksum, events, size, applied_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key, checksum, events, size, ts(now)),
+            )
+        return True
+
+    def hourly(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int], start_hour: int, end_hour: int
+    ) -> list[tuple[int, int, int, int]]:
+        if not post_ids or not metric_codes or start_hour >= end_hour:
+            return []
+        start, end = _hour_bits(start_hour), _hour_bits(end_hour - 1) + 1
+        out = []
+        with self._db.read() as conn:
+            post_of = {seq: from_signed(pid) for pid, seq in _post_seqs(conn, post_ids).items()}
+            ranges = [
+                (base + start, base + end)
+                for seq in sorted(post_of)
+                for metric in sorted(set(metric_codes))
+                for base in [_base(seq, metric)]
+            ]
+            for chunk in chunks(ranges):
+                # one rowid range per (Post, metric); CROSS JOIN keeps the ranges the outer loop
+                sql = (
+                    f"WITH r (lo, hi) AS (VALUES {','.join(['(?, ?)'] * len(chunk))}) "  # noqa: S608
+                    "SELECT c.key, c.count FROM r CROSS JOIN counts_hourly c "
+                    "WHERE c.key >= r.lo AND c.key < r.hi AND c.count != 0"
+                )
+                for key, count in conn.execute(sql, list(chain.from_iterable(chunk))):
+                    seq, metric, hour = _unpack(key)
+                    out.append((post_of[seq], metric, hour, count))
+        return out
+
+    def totals(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int]
+    ) -> dict[tuple[int, int], int]:
+        if not post_ids or not metric_codes:
+            return {}
+        out: dict[tuple[int, int], int] = {}
+        metrics = list(metric_codes)
+        with self._db.read() as conn:
+            for chunk in chunks([to_signed(p) for p in post_ids]):
+                sql = (
+                    "SELECT post_id, metric, count FROM counts_total "  # noqa: S608
+                    f"WHERE post_id IN ({marks(len(chunk))}) AND metric IN ({marks(len(metrics))})"
+                )
+                for pid, metric, count in conn.execute(sql, [*chunk, *metrics]):
+                    out[(from_signed(pid), metric)] = count
+        return out
+
+    def video_totals(self, post_ids: Sequence[int]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        with self._db.read() as conn:
+            for chunk in chunks([to_signed(p) for p in post_ids]):
+                sql = (
+                    "SELECT p.id, v.views FROM posts p JOIN video_totals v "  # noqa: S608
+                    f"ON v.media_key = p.video_key WHERE p.id IN ({marks(len(chunk))})"
+                )
+                for pid, views in conn.execute(sql, chunk):
+                    out[from_signed(pid)] = views
+        return out
+
+    def lifetime(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int]
+    ) -> dict[tuple[int, int], int]:
+        video = VIDEO_VIEWS.code
+        out = self.totals(post_ids, [code for code in metric_codes if code != video])
+        if video in metric_codes:
+            out.update(((pid, video), views) for pid, views in self.video_totals(post_ids).items())
+        return out
+
+    def prune_hourly(self, before_hour: int) -> int:
+        with self._db.write() as conn:
+            cur = conn.execute(
+                f"DELETE FROM counts_hourly WHERE (key & {_HOUR_MASK}) < ?",  # noqa: S608
+                (_hour_bits(max(before_hour, -_HOUR_OFFSET)),),
+            )
+            return cur.rowcount
