@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from engagement_api.api import health, ingest, openapi, prometheus, reading, usage
 from engagement_api.api.errors import EXCEPTION_HANDLERS, CatchAllMiddleware
-from engagement_api.api.logging import AccessLogMiddleware, LoggingAuthenticator
+from engagement_api.api.logging import AccessLogMiddleware
 from engagement_api.api.prometheus import Metrics, MetricsMiddleware
 from engagement_api.api.state import AppState
 from engagement_api.settings import Settings
@@ -44,11 +42,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.router.redirect_slashes = False  # /totals/ is an unknown path (404), not a redirect
-    state = AppState.build(settings, store)
-    authenticator = LoggingAuthenticator(
-        store, settings.clock, timestamp_window=settings.timestamp_window
-    )
-    app.state.engagement = replace(state, authenticator=authenticator)
+    app.state.engagement = AppState.build(settings, store)
     app.state.metrics = counters
     app.state.openapi = openapi.document(settings)
     return app

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from engagement_api.api.logging import LoggingAuthenticator
 from engagement_api.auth import Authenticator
 from engagement_api.service.loading import Loader
 from engagement_api.service.metering import Meter
@@ -28,7 +29,7 @@ class AppState:
         return cls(
             settings=settings,
             store=store,
-            authenticator=Authenticator(
+            authenticator=LoggingAuthenticator(
                 store, settings.clock, timestamp_window=settings.timestamp_window
             ),
             reader=EngagementReader(store, store, settings),
