@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 
+from engagement_api.api.answers import Error
 from engagement_api.api.prometheus import metrics_of, route_template
 from engagement_api.api.responses import error_response, json_response
 from engagement_api.contract.errors import (
@@ -38,14 +39,21 @@ async def handle_api_error(request: Request, exc: Exception) -> Response:
     return error_response(exc, getattr(exc, "headers", None))
 
 
+def not_found(path: str) -> NotFound:
+    return NotFound(f"No such path: {path}")
+
+
+def method_not_allowed(method: str, path: str) -> MethodNotAllowed:
+    return MethodNotAllowed(f"Method {method} is not allowed on {path}")
+
+
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return error_response(NotFound(f"No such path: {request.url.path}"))
+        return error_response(not_found(request.url.path))
     if exc.status_code == 405:
-        error = MethodNotAllowed(f"Method {request.method} is not allowed on {request.url.path}")
-        return error_response(error, exc.headers)
-    return json_response({"errors": [str(exc.detail)]}, exc.status_code)
+        return error_response(method_not_allowed(request.method, request.url.path), exc.headers)
+    return json_response(Error([str(exc.detail)]), exc.status_code)
 
 
 async def handle_store_unavailable(request: Request, exc: Exception) -> Response:

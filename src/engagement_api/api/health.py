@@ -7,13 +7,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from engagement_api.api.answers import HEALTHY, unavailable
 from engagement_api.api.responses import json_response
 from engagement_api.api.state import state_of
+from engagement_api.contract.errors import ServiceUnavailable
 from engagement_api.store.errors import SchemaError, StoreError
 
 
 async def healthz(request: Request) -> Response:
-    return json_response({"status": "ok"})
+    return json_response(HEALTHY)
 
 
 async def readyz(request: Request) -> Response:
@@ -26,10 +28,10 @@ async def readyz(request: Request) -> Response:
     try:
         await run_in_threadpool(check)
     except SchemaError as exc:
-        return json_response({"status": "unavailable", "errors": [str(exc)]}, 503)
+        return json_response(unavailable(str(exc)), 503)
     except StoreError:
-        return json_response({"status": "unavailable", "errors": ["Store unavailable"]}, 503)
-    return json_response({"status": "ok"})
+        return json_response(unavailable(*ServiceUnavailable().messages), 503)
+    return json_response(HEALTHY)
 
 
 routes = [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from engagement_api.api.answers import Accepted, EventsAccepted
 from engagement_api.api.body import Body, read_body
 from engagement_api.api.prometheus import Metrics, metrics_of
 from engagement_api.api.responses import json_response
@@ -33,29 +34,29 @@ def _checked(state: AppState, request: Request, body: Body) -> tuple[bytes, Form
     return data, fmt
 
 
-def _users(state: AppState, request: Request, body: Body) -> dict[str, object]:
+def _users(state: AppState, request: Request, body: Body) -> Accepted:
     data, fmt = _checked(state, request, body)
-    return {"accepted": state.loader.load_users(data, fmt)}
+    return Accepted(accepted=state.loader.load_users(data, fmt))
 
 
-def _tweets(state: AppState, request: Request, body: Body) -> dict[str, object]:
+def _tweets(state: AppState, request: Request, body: Body) -> Accepted:
     data, fmt = _checked(state, request, body)
-    return {"accepted": state.loader.load_tweets(data, fmt)}
+    return Accepted(accepted=state.loader.load_tweets(data, fmt))
 
 
-def _events(state: AppState, request: Request, body: Body) -> dict[str, object]:
+def _events(state: AppState, request: Request, body: Body) -> EventsAccepted:
     data, fmt = _checked(state, request, body)
     result = state.loader.load_events(data, fmt, request.headers.get("idempotency-key", ""))
-    return {"accepted": result.accepted, "duplicate": result.duplicate}
+    return EventsAccepted(accepted=result.accepted, duplicate=result.duplicate)
 
 
-Handler = Callable[[AppState, Request, Body], dict[str, object]]
+Handler = Callable[[AppState, Request, Body], Accepted | EventsAccepted]
 
 
 def _counted(kind: str, handler: Handler, metrics: Metrics) -> Handler:
     """``handler`` with its outcome counted: batches, accepted records, rejected lines."""
 
-    def run(state: AppState, request: Request, body: Body) -> dict[str, object]:
+    def run(state: AppState, request: Request, body: Body) -> Accepted | EventsAccepted:
         try:
             answer = handler(state, request, body)
         except BatchRejected as exc:
@@ -68,13 +69,11 @@ def _counted(kind: str, handler: Handler, metrics: Metrics) -> Handler:
         except PayloadTooLarge:
             metrics.ingest_batches.labels(kind, "too_large").inc()
             raise
-        if answer.get("duplicate") is True:
+        if isinstance(answer, EventsAccepted) and answer.duplicate:
             metrics.ingest_batches.labels(kind, "duplicate").inc()
         else:
             metrics.ingest_batches.labels(kind, "applied").inc()
-            accepted = answer["accepted"]
-            assert isinstance(accepted, int)
-            metrics.ingest_records.labels(kind).inc(accepted)
+            metrics.ingest_records.labels(kind).inc(answer.accepted)
         return answer
 
     return run

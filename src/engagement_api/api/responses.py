@@ -1,28 +1,36 @@
-"""JSON responses: orjson-encoded bodies, and the contract's error body."""
+"""JSON responses: the small answers (:mod:`engagement_api.api.answers`) encoded by msgspec, the
+read endpoints' trees by orjson (both compact JSON), and the contract's error body."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
+import msgspec
 import orjson
 from starlette.responses import Response
 
+from engagement_api.api.answers import Answer, Error
 from engagement_api.contract.errors import ApiError
+
+_ENCODER: Final = msgspec.json.Encoder()
 
 
 class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
+        if isinstance(content, Answer):
+            return _ENCODER.encode(content)
         return orjson.dumps(content)
 
 
 def json_response(
     content: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
+    """``content``: an :class:`~engagement_api.api.answers.Answer`, or plain JSON data."""
     return JSONResponse(content, status_code=status, headers=dict(headers or {}))
 
 
 def error_response(error: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    return json_response({"errors": error.messages}, error.status, headers)
+    return json_response(Error(error.messages), error.status, headers)

@@ -14,19 +14,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from engagement_api.api.answers import Usage
 from engagement_api.api.responses import json_response
 from engagement_api.api.state import AppState, state_of
 from engagement_api.contract.usage import month_of, parse_month
 
 
-def _usage(state: AppState, request: Request) -> dict[str, object]:
+def _usage(state: AppState, request: Request) -> Usage:
     identity = state.authenticator.authenticate(
         request.method, str(request.url), request.headers, None
     )
     raw = request.query_params.get("month")
     month = month_of(state.settings.clock.now()) if raw is None else parse_month(raw)
     key = identity.app.consumer_key
-    return {"app": key, "month": month, "users": state.meter.usage(key, month)}
+    return Usage(app=key, month=month, users=state.meter.usage(key, month))
 
 
 async def usage(request: Request) -> Response:

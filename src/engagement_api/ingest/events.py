@@ -40,6 +40,9 @@ from engagement_api.ingest.errors import MISSING, BatchRejected, LineError
 from engagement_api.ingest.fields import LineReader, format_moment
 from engagement_api.ingest.records import Record
 
+#: The reason given for an event of a Post that was never loaded.
+POST_NOT_LOADED = "Post not loaded"
+
 #: How far past ``now`` an event's ``at`` may lie (clock skew between producers and server).
 FUTURE_TOLERANCE: Final = timedelta(minutes=5)
 
@@ -149,7 +152,7 @@ def check_event(
     if post_id is not None:
         post = posts.get(post_id)
         if post is None:
-            reader.fail("tweet_id", reader.raw("tweet_id"), "Post not loaded")
+            reader.fail("tweet_id", reader.raw("tweet_id"), POST_NOT_LOADED)
     rule = _rule(reader)
     moment = reader.timestamp("at")
     count = _count(reader, rule)

@@ -203,7 +203,7 @@ class Loader:
     @staticmethod
     def _check_same(stored: str, checksum: str, key: str) -> None:
         if stored != checksum:
-            raise Conflict(f"Idempotency-Key {key!r} was already used for a different batch")
+            raise Conflict(str(IdempotencyConflict(key)))
 
     def _validate(
         self, data: bytes, fmt: Format, progress: Progress | None

@@ -22,6 +22,10 @@ class StoreUnavailable(StoreError):
 class IdempotencyConflict(StoreError):
     """A batch key was applied before with a different body."""
 
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"Idempotency-Key {key!r} was already used for a different batch")
+
 
 class SchemaError(StoreError):
     """The database schema is missing, older or newer than this code knows."""

@@ -135,9 +135,7 @@ class PostgresCounters:
                 "SELECT checksum FROM batches WHERE key = %s", (ledger[0],)
             ).fetchone()
             if found is not None and found[0] != ledger[1]:
-                raise IdempotencyConflict(
-                    f"Idempotency-Key {ledger[0]!r} was already used for a different batch"
-                )
+                raise IdempotencyConflict(ledger[0])
             return False
         if not table:
             return True

@@ -135,9 +135,7 @@ class SqliteCounters:
             row = conn.execute("SELECT checksum FROM batches WHERE key = ?", (key,)).fetchone()
             if row is not None:
                 if row[0] != checksum:
-                    raise IdempotencyConflict(
-                        f"Idempotency-Key {key!r} was already used for a different batch"
-                    )
+                    raise IdempotencyConflict(key)
                 return False
             # Rows in key order (the table's B-tree walked once, front to back), many per
             # statement (one call binds hundreds of rows: the per-call cost of the driver was
