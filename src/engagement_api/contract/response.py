@@ -6,6 +6,7 @@ grouping, every vector is then *reduced* along its time levels (summed per day, 
 hour-of-day, in total, or left per hour) and summed across Posts when ``tweet.id`` is not a
 level. A *layout* (labels in sorted order, ending in indexes into the reduced vectors) drives
 one dict comprehension per tree node, so a leaf costs an index and a ``str()``.
+:mod:`.response_json` writes the same body straight to JSON text, from the same vectors.
 
 Decisions **(ours)** where the spec is silent:
 
@@ -22,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
+from itertools import product, repeat
 from typing import TypeAlias, cast
 
 from engagement_api.contract.groupings import DAY, HOUR, TIME_LEVELS, TWEET_ID, TYPE
@@ -33,6 +36,7 @@ from engagement_api.contract.windows import Window
 #: Labels in key order; an ``int`` is an index into a reduced vector (a leaf).
 Layout: TypeAlias = "int | list[tuple[str, Layout]]"
 Vectors = dict[tuple[int | None, str], list[int]]
+Series = dict[tuple[int, str], list[int]]
 
 _EPOCH_DAY = date(1970, 1, 1)
 _ALL = [slice(None)]
@@ -50,46 +54,86 @@ def render(
     ``hourly`` (windowed): (Post ID, canonical metric name, hour index, count) rows; rows
     outside the window, or for Posts/metrics not in the decision, are ignored.
     """
+    series = gather(request, decision, totals, hourly)
+    body: dict[str, object] = dict(bounds(request.window))
+    asked = [m.asked for m in request.metrics]
+    for grouping in request.groupings:
+        rows, layout = reduce_grouping(request, decision, series, grouping.group_by)
+        keys = vector_keys(decision.post_ids, asked, grouping.group_by)
+        vectors = dict(zip(keys, rows, strict=True))
+        body[grouping.name] = _tree(grouping.group_by, decision.post_ids, asked, vectors, layout)
+    body.update(metadata(decision))
+    return body
+
+
+def gather(
+    request: EngagementRequest,
+    decision: Decision,
+    totals: Mapping[tuple[int, str], int] | None,
+    hourly: Iterable[tuple[int, str, int, int]] | None,
+) -> Series:
+    """One vector per wanted (Post, canonical metric): its lifetime total, or its hours."""
     window = request.window
     if window is None:
-        series = _lifetime(request, decision, totals or {})
-    else:
-        series = _per_hour(request, decision, window, hourly or ())
-    body: dict[str, object] = {}
-    if window is not None:
-        body["start"] = format_timestamp(window.start)
-        body["end"] = format_timestamp(window.end)
+        return _lifetime(request, decision, totals or {})
+    return _per_hour(request, decision, window, hourly or ())
+
+
+def bounds(window: Window | None) -> list[tuple[str, str]]:
+    """The ``start`` and ``end`` keys of a windowed answer."""
+    if window is None:
+        return []
+    return [("start", format_timestamp(window.start)), ("end", format_timestamp(window.end))]
+
+
+def reduce_grouping(
+    request: EngagementRequest, decision: Decision, series: Series, group_by: tuple[str, ...]
+) -> tuple[list[list[int]], Layout]:
+    """The grouping's vectors, in the order of :func:`vector_keys`, and its layout."""
+    window = request.window
     asked = [m.asked for m in request.metrics]
     canonical = {m.asked: m.metric.name for m in request.metrics}
     zeros = [0] * (1 if window is None else window.end_hour - window.start_hour)
-    for grouping in request.groupings:
-        time_levels = tuple(level for level in grouping.group_by if level in TIME_LEVELS)
-        slices, layout = _time_axis(window, time_levels)
-        reduced = _Reduced(series, zeros, slices)
-        vectors = reduced.vectors(decision.post_ids, asked, canonical, grouping.group_by)
-        body[grouping.name] = _tree(grouping.group_by, decision.post_ids, asked, vectors, layout)
+    time_levels = tuple(level for level in group_by if level in TIME_LEVELS)
+    slices, layout = time_axis(window, time_levels)
+    reduced = _Reduced(series, zeros, slices)
+    return reduced.vectors(decision.post_ids, asked, canonical, TWEET_ID in group_by), layout
+
+
+def vector_keys(
+    post_ids: tuple[int, ...], asked: list[str], group_by: tuple[str, ...]
+) -> list[tuple[int | None, str]]:
+    """(Post ID, asked name) per vector, name-major; (None, asked name) without tweet.id."""
+    ids: tuple[int | None, ...] = post_ids if TWEET_ID in group_by else (None,)
+    return [(pid, name) for name in asked for pid in ids]
+
+
+def metadata(decision: Decision) -> list[tuple[str, list[str]]]:
+    """The keys after the groupings, in key order, when present."""
+    found: list[tuple[str, list[str]]] = []
     if decision.errors:
-        body["errors"] = list(decision.errors)
+        found.append(("errors", list(decision.errors)))
     for key, ids in (
         ("unavailable_tweet_ids", decision.unavailable),
         ("unsupported_for_impressions_engagements_tweet_ids", decision.unsupported_impressions),
         ("unsupported_for_video_views_tweet_ids", decision.unsupported_video),
     ):
         if ids:
-            body[key] = [str(i) for i in ids]
-    return body
+            found.append((key, [str(i) for i in ids]))
+    return found
 
 
 def _wanted(request: EngagementRequest, decision: Decision) -> set[tuple[int, str]]:
     names = {m.metric.name for m in request.metrics}
-    pairs = {(pid, name) for pid in decision.post_ids for name in names}
-    return pairs - decision.zeroed
+    return set(product(decision.post_ids, names)) - decision.zeroed
 
 
 def _lifetime(
     request: EngagementRequest, decision: Decision, totals: Mapping[tuple[int, str], int]
-) -> dict[tuple[int, str], list[int]]:
-    return {key: [max(0, totals.get(key, 0))] for key in _wanted(request, decision)}
+) -> Series:
+    keys = list(_wanted(request, decision))
+    clamped = map(max, repeat(0), map(totals.get, keys, repeat(0)))
+    return dict(zip(keys, map(list, zip(clamped)), strict=True))  # key -> [max(0, total)]
 
 
 def _per_hour(
@@ -97,7 +141,7 @@ def _per_hour(
     decision: Decision,
     window: Window,
     hourly: Iterable[tuple[int, str, int, int]],
-) -> dict[tuple[int, str], list[int]]:
+) -> Series:
     start, size = window.start_hour, window.end_hour - window.start_hour
     series = {key: [0] * size for key in _wanted(request, decision)}
     for pid, name, hour, count in hourly:
@@ -108,10 +152,13 @@ def _per_hour(
     return series
 
 
-def _time_axis(window: Window | None, levels: tuple[str, ...]) -> tuple[list[slice] | None, Layout]:
+@lru_cache(maxsize=32)
+def time_axis(window: Window | None, levels: tuple[str, ...]) -> tuple[list[slice] | None, Layout]:
     """How to reduce an hourly vector for these time levels (None: keep every hour), and the
     layout of the time levels in their order. Hours are hours since the epoch, which began at
-    midnight UTC: ``hour // 24`` is the day, ``hour % 24`` the hour of day."""
+    midnight UTC: ``hour // 24`` is the day, ``hour % 24`` the hour of day.
+
+    Cached (a window and its levels recur): callers must not change what it returns."""
     if window is None:
         return None, 0  # a lifetime total is already one value
     if not levels:
@@ -163,21 +210,23 @@ class _Reduced:
         post_ids: tuple[int, ...],
         asked: list[str],
         canonical: Mapping[str, str],
-        group_by: tuple[str, ...],
-    ) -> Vectors:
-        """One vector per (Post ID, asked name), or per (None, asked name) without tweet.id."""
-        vectors: Vectors = {}
+        per_post: bool,
+    ) -> list[list[int]]:
+        """One vector per (asked name, Post ID), name-major, or per asked name summed across
+        Posts when not ``per_post`` (the order of :func:`vector_keys`)."""
+        vectors: list[list[int]] = []
+        get = self.series.get
         for name in asked:
-            per_post = [self.one(pid, canonical[name]) for pid in post_ids]
-            if TWEET_ID in group_by:
-                vectors.update(((pid, name), v) for pid, v in zip(post_ids, per_post, strict=True))
+            found = map(get, zip(post_ids, repeat(canonical[name])), repeat(self.zeros))
+            rows = list(found) if self.slices is None else list(map(self.reduce, found))
+            if per_post:
+                vectors += rows
             else:
-                vectors[(None, name)] = [sum(column) for column in zip(*per_post, strict=True)]
+                vectors.append(list(map(sum, zip(*rows, strict=True))))
         return vectors
 
-    def one(self, pid: int, metric: str) -> list[int]:
-        values = self.series.get((pid, metric), self.zeros)
-        return values if self.slices is None else [sum(values[s]) for s in self.slices]
+    def reduce(self, values: list[int]) -> list[int]:
+        return list(map(sum, map(values.__getitem__, cast(list[slice], self.slices))))
 
 
 def _tree(

@@ -1,0 +1,267 @@
+"""The response body written straight to JSON: the bytes of ``orjson.dumps(render(...))``.
+
+:func:`render_json` shares the counting and the reductions of :mod:`.response` and writes the
+text from fixed pieces instead of building the dicts. Labels are encoded once, with orjson (so
+the escaping is orjson's). A grouping's tree becomes a ``%``-template whose slots take the
+values in key order, so a leaf costs C work only (the ``%`` fill) and the Python work goes with
+the labels and the vectors. Two kinds of tree:
+
+- *Suffixed*: the time levels all come last (``tweet.id``/``engagement.type`` first), so every
+  (Post, metric) vector has the same time subtree, whose shape is made once per window
+  (:func:`_suffix`, cached). The outer levels are a template whose slots take the subtree
+  texts. An all-zero vector's text is made once; with one time level a vector's text is
+  memoized by its values; with two, a mostly-zero vector is written per object of the upper
+  level (a day, or an hour of day) from the all-zero objects, only its non-zero objects filled
+  (memoized by their values), and any other vector in one fill.
+- *Full*: a time level above ``tweet.id`` or ``engagement.type``; one template for the whole
+  tree, its slots taking the vectors laid end to end through an index permutation.
+
+A template and its permutation are built level by level (:class:`_Builder`): a level whose
+children all have the same shape (``tweet.id``, ``engagement.type``, the lower time level)
+joins one child text between its keys and shifts one child permutation per key; only the upper
+of two time levels (a partial first or last day) builds a child per key.
+
+Slots are ``%d``: the counts are ``int``, and ``%d`` of an ``int`` is its ``str()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain, compress
+from operator import itemgetter, mod
+from typing import cast
+
+import orjson
+
+from engagement_api.contract.groupings import TIME_LEVELS, TWEET_ID, TYPE
+from engagement_api.contract.policy import Decision
+from engagement_api.contract.request import EngagementRequest
+from engagement_api.contract.response import (
+    Layout,
+    bounds,
+    gather,
+    metadata,
+    reduce_grouping,
+    time_axis,
+)
+from engagement_api.contract.windows import Window
+
+__all__ = ["render_json"]
+
+Picker = Callable[[Sequence[int]], tuple[int, ...]]
+
+_VALUE = b'"%d"'  # a leaf's slot
+_TEXT = b"%s"  # a subtree's slot
+
+
+def render_json(
+    request: EngagementRequest,
+    decision: Decision,
+    totals: Mapping[tuple[int, str], int] | None,
+    hourly: Iterable[tuple[int, str, int, int]] | None,
+) -> bytes:
+    """Exactly ``orjson.dumps(render(request, decision, totals, hourly))``."""
+    window = request.window
+    series = gather(request, decision, totals, hourly)
+    parts: dict[str, bytes] = {key: orjson.dumps(value) for key, value in bounds(window)}
+    ids = [_key(str(pid)) for pid in decision.post_ids]
+    names = [_key(m.asked) for m in request.metrics]
+    for grouping in request.groupings:
+        rows, layout = reduce_grouping(request, decision, series, grouping.group_by)
+        parts[grouping.name] = _grouping(grouping.group_by, window, ids, names, rows, layout)
+    for key, listed in metadata(decision):
+        parts[key] = orjson.dumps(listed)
+    pieces: list[bytes] = []
+    for key, text in parts.items():
+        pieces += (b",", orjson.dumps(key), b":", text)
+    pieces[:1] = [b"{"]
+    pieces.append(b"}")
+    return b"".join(pieces)
+
+
+def _key(label: str) -> bytes:
+    """A label as JSON text, ready to go into a ``%``-template."""
+    return orjson.dumps(label).replace(b"%", b"%%")
+
+
+def _grouping(
+    group_by: tuple[str, ...],
+    window: Window | None,
+    ids: list[bytes],
+    names: list[bytes],
+    rows: list[list[int]],
+    layout: Layout,
+) -> bytes:
+    """The JSON text of one grouping's tree; ``rows`` in the order of ``vector_keys``."""
+    timed = [level in TIME_LEVELS for level in group_by]
+    outer = max((i + 1 for i, is_time in enumerate(timed) if not is_time), default=0)
+    per_post = len(ids) if TWEET_ID in group_by else 1
+    if outer < len(group_by) and not any(timed[:outer]):
+        shape = _suffix(group_by[outer:], window)
+        slot = shape.template if shape.objects else _TEXT
+        frame, slots = _Builder(group_by[:outer], ids, names, 1, per_post, slot).build(0, 0)
+        return frame % tuple(_subtrees(shape, [rows[slot] for slot in slots]))
+    size = len(rows[0]) if rows else 0
+    text, perm = _Builder(group_by, ids, names, size, per_post * size, _VALUE).build(0, layout)
+    flat = rows[0] if len(rows) == 1 else list(chain.from_iterable(rows))
+    return text % _picker(perm, len(flat))(flat)
+
+
+@dataclass(frozen=True)
+class _Suffix:
+    """The time subtree under each vector, as fixed pieces (see :func:`_suffix`)."""
+
+    template: bytes  # one time level: the subtree, a slot per value; two: a slot per upper key
+    pick: Picker  # one time level: a vector's values in slot order
+    objects: tuple[bytes, ...]  # two time levels: per upper key, the template of its object
+    slices: tuple[slice, ...]  # per upper key, its object's values in a vector
+    zeros: tuple[bytes, ...]  # per upper key, the text of its object when all zero
+    owner: tuple[int, ...]  # per index of a vector, the upper key it falls under
+
+
+@lru_cache(maxsize=32)
+def _suffix(levels: tuple[str, ...], window: Window | None) -> _Suffix:
+    """The pieces of the time levels ``levels`` of a window; with two levels, split at the
+    upper one (its objects are consecutive hours of a day, or every 24th for an hour of day)."""
+    _, layout = time_axis(window, levels)
+    template, perm = _Builder(levels, [], [], 0, 0, _VALUE).build(0, layout)
+    whole = _Suffix(template, _picker(perm, len(perm)), (), (), (), ())
+    if len(levels) == 1:
+        return whole
+    everything = range(len(perm))
+    keys: list[bytes] = []
+    objects: list[bytes] = []
+    slices: list[slice] = []
+    zeros: list[bytes] = []
+    owner = [0] * len(perm)
+    for upper, (key, sub) in enumerate(cast(list[tuple[str, list[tuple[str, int]]]], layout)):
+        indexes = [index for _, index in sub]
+        step = indexes[1] - indexes[0] if len(indexes) > 1 else 1
+        piece = slice(indexes[0], indexes[-1] + 1, step) if indexes and step > 0 else None
+        if piece is None or list(everything[piece]) != indexes:
+            return whole  # not a slice: never, but then the subtree in one go is right too
+        keys.append(_key(key) + b":" + _TEXT)
+        objects.append(b"{" + b",".join([_key(label) + b":" + _VALUE for label, _ in sub]) + b"}")
+        slices.append(piece)
+        zeros.append(objects[-1] % ((0,) * len(indexes)))
+        for index in indexes:
+            owner[index] = upper
+    frame = b"{" + b",".join(keys) + b"}"
+    return _Suffix(frame, tuple, tuple(objects), tuple(slices), tuple(zeros), tuple(owner))
+
+
+class _Memo(dict[tuple[int, ...], bytes]):
+    """The texts of a template by the values filled in, made on first use."""
+
+    def __init__(self, template: bytes) -> None:
+        super().__init__()
+        self.template = template
+
+    def __missing__(self, values: tuple[int, ...]) -> bytes:
+        text = self[values] = self.template % values
+        return text
+
+
+def _subtrees(shape: _Suffix, vectors: list[list[int]]) -> list[bytes]:
+    """The texts that fill the slots of the vectors' time subtrees, in order.
+
+    One time level: a subtree's text, memoized by its values. Two: its upper keys' objects,
+    the all-zero ones ready-made, the others memoized by their values, unless most are
+    non-zero (then all filled at once, not memoized: they rarely repeat).
+    """
+    parts: list[bytes] = []
+    if not shape.objects:
+        whole = _Memo(shape.template)
+        pick = shape.pick
+        return [whole[pick(values)] for values in vectors]
+    memos: dict[bytes, _Memo] = {}
+    objects = [memos.setdefault(text, _Memo(text)) for text in shape.objects]
+    zeros, slices, owner = list(shape.zeros), shape.slices, shape.owner
+    half = len(slices) / 2
+    for values in vectors:
+        if not any(values):
+            parts += zeros
+            continue
+        uppers = set(compress(owner, values))  # the upper keys with a non-zero value
+        if len(uppers) > half:
+            parts += map(mod, shape.objects, map(tuple(values).__getitem__, slices))
+            continue
+        mine = zeros.copy()
+        for upper in uppers:
+            mine[upper] = objects[upper][tuple(values[slices[upper]])]
+        parts += mine
+    return parts
+
+
+def _picker(perm: list[int], size: int) -> Picker:
+    """A C-level ``values -> tuple(values[i] for i in perm)``."""
+    if perm == list(range(size)):
+        return tuple
+    if len(perm) == 1:
+        only = perm[0]
+        return lambda values: (values[only],)
+    return cast(Picker, itemgetter(*perm))
+
+
+class _Builder:
+    """Builds the template of a tree and, per slot in text order, its index into the vectors
+    laid end to end (name-major, then Post, then the reduced time index)."""
+
+    def __init__(
+        self,
+        levels: tuple[str, ...],
+        ids: list[bytes],
+        names: list[bytes],
+        post_stride: int,
+        name_stride: int,
+        slot: bytes,
+    ) -> None:
+        self.levels = levels
+        self.ids = ids
+        self.names = names
+        self.post_stride = post_stride
+        self.name_stride = name_stride
+        self.slot = slot
+        self.labels: dict[str, bytes] = {}
+
+    def build(self, depth: int, here: Layout) -> tuple[bytes, list[int]]:
+        """The template and permutation of the subtree at ``depth`` with layout ``here``."""
+        if depth == len(self.levels):
+            return self.slot, [0]
+        level = self.levels[depth]
+        if level in (TWEET_ID, TYPE):
+            keys, stride = (
+                (self.ids, self.post_stride)
+                if level == TWEET_ID
+                else (self.names, self.name_stride)
+            )
+            offsets = range(0, len(keys) * stride, stride) if stride else [0] * len(keys)
+            return _shared(keys, offsets, *self.build(depth + 1, here))
+        entries = cast(list[tuple[str, Layout]], here)
+        keys = [self.label(key) for key, _ in entries]
+        if not entries or isinstance(entries[0][1], int):  # the lower time level
+            offsets = [cast(int, sub) for _, sub in entries]
+            return _shared(keys, offsets, *self.build(depth + 1, 0))
+        children = [self.build(depth + 1, sub) for _, sub in entries]
+        text = b",".join([key + b":" + sub for key, (sub, _) in zip(keys, children, strict=True)])
+        return b"{" + text + b"}", list(chain.from_iterable(perm for _, perm in children))
+
+    def label(self, key: str) -> bytes:
+        text = self.labels.get(key)
+        if text is None:
+            text = self.labels[key] = _key(key)
+        return text
+
+
+def _shared(
+    keys: list[bytes], offsets: Sequence[int], child: bytes, perm: list[int]
+) -> tuple[bytes, list[int]]:
+    """An object whose every key has the same child, shifted by that key's offset."""
+    if not keys:
+        return b"{}", []
+    text = b"{" + (b":" + child + b",").join(keys) + b":" + child + b"}"
+    if perm == [0]:
+        return text, list(offsets)
+    return text, list(chain.from_iterable(map(offset.__add__, perm) for offset in offsets))
