@@ -13,6 +13,7 @@ from engagement_api.ingest.generator import write_files
 from engagement_api.service import demo as seeding
 from engagement_api.settings import ENV_PREFIX
 from engagement_api.store.sqlite import sqlite_path
+from engagement_api.store.sqlite.metering import metering_path
 
 DEMO_URL = "sqlite:///demo-data/demo.db"
 
@@ -97,8 +98,9 @@ def demo(
     if url.startswith("sqlite:///") and sqlite_path(url) != ":memory:":
         path = Path(sqlite_path(url))
         path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+        for file in (str(path), metering_path(str(path))):
+            for suffix in ("", "-wal", "-shm"):
+                Path(file + suffix).unlink(missing_ok=True)
     click.echo(f"seeding {url}: {users} users, {tweets} Posts, {days} days of events ...", err=True)
     clock = ctx.settings.clock
     with ctx.store() as store:

@@ -90,11 +90,21 @@ def sqlite_path(url: str) -> str:
 
 
 class SqliteDatabase:
-    """One SQLite file: the writer connection, a query-only reader per thread, closing."""
+    """One SQLite file: the writer connection, a query-only reader per thread, closing.
 
-    def __init__(self, url: str) -> None:
+    ``synchronous`` is ``FULL`` for the store (a commit waits for its fsync) and ``NORMAL`` for
+    the metering file (in WAL mode a commit does not wait for the disk; the WAL is synced at
+    checkpoints: nothing is lost when a process dies, the last commits may be on a power cut).
+    """
+
+    def __init__(
+        self, path: str, synchronous: str = "FULL", writer_cache_kib: int = WRITER_CACHE_KIB
+    ) -> None:
         check_library()
-        self.path = sqlite_path(url)
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+        self.path = path
+        self._synchronous = synchronous
         if self.path != ":memory:":
             parent = Path(self.path).parent
             if not parent.exists():
@@ -106,7 +116,7 @@ class SqliteDatabase:
         self._closed = False
         self._writer = self._connect(query_only=False)
         # A large page cache for the writer: batches upsert many rows of a big table.
-        self._writer.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+        self._writer.execute(f"PRAGMA cache_size=-{int(writer_cache_kib)}")
 
     def _connect(self, query_only: bool) -> sqlite3.Connection:
         with map_sqlite_errors():
@@ -117,7 +127,7 @@ class SqliteDatabase:
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
             if query_only:

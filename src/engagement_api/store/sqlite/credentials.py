@@ -12,9 +12,11 @@ from engagement_api.store.sqlite.connection import SqliteDatabase
 
 
 class SqliteCredentials:
-    """Needs ``_db`` (a :class:`SqliteDatabase`) from the class it is mixed into."""
+    """Needs ``_db`` (the store's :class:`SqliteDatabase`) and ``_metering`` (the metering
+    file's, for nonces) from the class it is mixed into."""
 
     _db: SqliteDatabase
+    _metering: SqliteDatabase
 
     def create_app(
         self,
@@ -109,8 +111,9 @@ class SqliteCredentials:
         return row is not None
 
     def use_nonce(self, consumer_key: str, nonce: str, timestamp: int, now: datetime) -> bool:
+        """In the metering file (:mod:`.metering`): spent without waiting for the disk."""
         horizon = int(now.timestamp()) - NONCE_RETENTION
-        with self._db.write() as conn:
+        with self._metering.write() as conn:
             conn.execute("DELETE FROM oauth_nonces WHERE ts < ?", (horizon,))
             cur = conn.execute(
                 "INSERT INTO oauth_nonces (consumer_key, nonce, ts) VALUES (?, ?, ?) "
