@@ -24,6 +24,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from engagement_api.api import create_app
+from engagement_api.api.asgi import freeze_startup_heap
 from engagement_api.clock import ManualClock
 from engagement_api.settings import ENV_PREFIX, Settings
 
@@ -34,7 +35,9 @@ _NOW = "BENCH_NOW"
 def app() -> Starlette:
     """The app factory each uvicorn worker calls."""
     now = datetime.fromisoformat(os.environ[_NOW])
-    return create_app(Settings.from_env(clock=ManualClock(now)))
+    built = create_app(Settings.from_env(clock=ManualClock(now)))
+    freeze_startup_heap()  # as engagement-api serve does
+    return built
 
 
 def main(argv: list[str]) -> None:

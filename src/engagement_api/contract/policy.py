@@ -43,7 +43,7 @@ IMPRESSIONS_TOO_OLD = "Impressions & engagements for tweets older than 90 days a
 VIDEO_TOO_OLD = "Video views for tweets older than 1800 days are not supported"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PostFacts:
     """What the policy needs to know about one requested Post."""
 

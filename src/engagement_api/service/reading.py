@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engagement_api.contract.metrics import BY_CODE, Endpoint
-from engagement_api.contract.policy import Decision, PostFacts, decide
+from engagement_api.contract.policy import Decision, decide
 from engagement_api.contract.request import EngagementRequest, parse_request
 from engagement_api.contract.response import render
 from engagement_api.settings import Settings
@@ -43,11 +43,8 @@ class EngagementReader:
         """The response body, and the authors of the requested Posts that exist (the caller
         meters usage with them without reading the Posts again)."""
         now = self.settings.clock.now()
-        posts = self.catalog.get_posts(request.post_ids)
-        facts = {
-            p.id: PostFacts(p.id, p.author_id, p.created_at, p.available) for p in posts.values()
-        }
-        authors = frozenset(p.author_id for p in posts.values())
+        facts = self.catalog.post_facts(request.post_ids)
+        authors = frozenset(f.author_id for f in facts.values())
         decision = decide(request, user_id, facts, now)
         codes = sorted({m.metric.code for m in request.metrics})
         if request.window is None:

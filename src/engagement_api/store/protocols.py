@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from engagement_api.contract.policy import PostFacts
 from engagement_api.domain import AccessToken, App, BatchRecord, Deltas, Post, PostRecord, User
 
 #: Nonces are remembered this long (seconds); the timestamp window must not exceed it.
@@ -32,6 +33,11 @@ class CatalogStore(Protocol):
     def upsert_posts(self, posts: Sequence[PostRecord]) -> int: ...
 
     def get_posts(self, ids: Iterable[int]) -> dict[int, Post]: ...
+
+    def post_facts(self, ids: Iterable[int]) -> dict[int, PostFacts]:
+        """What the read road needs of each existing Post (author, creation time, whether it
+        is available: neither protected nor deleted), in one statement, without its media."""
+        ...
 
     def posts_by_author(self, author_id: int) -> list[int]: ...
 

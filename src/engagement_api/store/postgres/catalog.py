@@ -14,6 +14,7 @@ from itertools import pairwise
 
 from engagement_api.contract.ids import from_signed, to_signed
 from engagement_api.contract.metrics import VIDEO_VIEWS
+from engagement_api.contract.policy import PostFacts
 from engagement_api.domain import MediaItem, Post, PostRecord, User
 from engagement_api.store.postgres.pool import Connection, PgPool
 
@@ -223,6 +224,21 @@ class PostgresCatalog:
             )
             for pid, author, created, protected, deleted in rows
         }
+
+    def post_facts(self, ids: Iterable[int]) -> dict[int, PostFacts]:
+        rows = self._db.read(
+            lambda conn: conn.execute(
+                "SELECT id, author_id, created_at, protected OR deleted FROM posts "
+                "WHERE id = ANY(%s::bigint[])",
+                (id_array(ids),),
+                binary=True,
+            ).fetchall()
+        )
+        found: dict[int, PostFacts] = {}
+        for pid, author, created, hidden in rows:
+            post_id = from_signed(pid)
+            found[post_id] = PostFacts(post_id, from_signed(author), dt(created), not hidden)
+        return found
 
     def posts_by_author(self, author_id: int) -> list[int]:
         rows = self._db.read(

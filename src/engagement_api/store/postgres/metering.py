@@ -50,6 +50,7 @@ class PostgresMetering:
         params = (consumer_key, month, to_signed(user_id))
         if self._db.read(lambda conn: conn.execute(_SEEN, params).fetchone()) is not None:
             return False
+
         def work(conn: Connection) -> bool:
             # durable once the WAL writer flushes (within a second), not before the answer
             conn.execute("SET LOCAL synchronous_commit = off")
