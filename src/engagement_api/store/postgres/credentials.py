@@ -29,14 +29,23 @@ _LIST_APPS = (
 )
 
 
+_FORGET_NONCES = "DELETE FROM oauth_nonces WHERE ts < %s"
+_SPEND_NONCE = (
+    "INSERT INTO oauth_nonces (consumer_key, nonce, ts) VALUES (%s, %s, %s) "
+    "ON CONFLICT (consumer_key, nonce) DO NOTHING"
+)
+
+
 def _one(conn: Connection, query: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
     return conn.execute(query, params).fetchone()
 
 
 class PostgresCredentials:
-    """Needs ``_db`` (a :class:`PgPool`) from the class it is mixed into."""
+    """Needs ``_db`` and ``_meter`` (the metering pool, for nonces) from the class it is mixed
+    into."""
 
     _db: PgPool
+    _meter: PgPool
 
     def create_app(
         self,
@@ -128,18 +137,15 @@ class PostgresCredentials:
         return self._db.read(lambda conn: _one(conn, query, (key_hash,))) is not None
 
     def use_nonce(self, consumer_key: str, nonce: str, timestamp: int, now: datetime) -> bool:
+        """On the metering pool (see :mod:`.metering`): one round trip, no wait for the WAL
+        flush (a crash may forget the last moment's nonces; their replays stay refused by the
+        timestamp window only)."""
         horizon = int(now.timestamp()) - NONCE_RETENTION
 
         def work(conn: Connection) -> bool:
-            # a nonce is spent without waiting for the WAL flush (a crash may forget the last
-            # moment's nonces; their replays stay refused by the timestamp window only)
-            conn.execute("SET LOCAL synchronous_commit = off")
-            conn.execute("DELETE FROM oauth_nonces WHERE ts < %s", (horizon,))
-            cur = conn.execute(
-                "INSERT INTO oauth_nonces (consumer_key, nonce, ts) VALUES (%s, %s, %s) "
-                "ON CONFLICT (consumer_key, nonce) DO NOTHING",
-                (consumer_key, nonce, timestamp),
-            )
+            with conn.pipeline():
+                conn.execute(_FORGET_NONCES, (horizon,))
+                cur = conn.execute(_SPEND_NONCE, (consumer_key, nonce, timestamp))
             return cur.rowcount == 1
 
-        return self._db.transact(work)
+        return self._meter.statements(work)

@@ -2,9 +2,14 @@
 
 The same statements and results as :mod:`engagement_api.store.sqlite.metering`. Concurrent
 ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` on one row are serialised by its row lock,
-so each request sees its own count, whichever server process it reached. The transaction does
-not wait for its WAL to be flushed (``synchronous_commit = off``): a count lost in a crash costs
-nothing worth an fsync per request.
+so each request sees its own count, whichever server process it reached.
+
+They run on the metering pool (``_meter``): autocommit statements, one round trip each, on
+connections with ``synchronous_commit = off``, so a request never waits for the WAL to reach
+the disk. The rate counts are in an unlogged table (a crash empties it: at most the current
+minute's counts are lost); usage is durable once the WAL writer flushes, within a second (a
+crash before that forgets the users first seen in that second, who are counted again at their
+next request of the month, never twice).
 """
 
 from __future__ import annotations
@@ -29,34 +34,29 @@ _RECORD = (
 
 
 class PostgresMetering:
-    """Needs ``_db`` (a :class:`PgPool`) from the class it is mixed into."""
+    """Needs ``_db`` and ``_meter`` (:class:`PgPool`: the store's, the metering one) from the
+    class it is mixed into."""
 
     _db: PgPool
+    _meter: PgPool
 
     def count_request(self, consumer_key: str, endpoint: str, minute: int) -> int:
         params = (consumer_key, endpoint, minute)
 
         def work(conn: Connection) -> int:
-            conn.execute("SET LOCAL synchronous_commit = off")
             row = conn.execute(_COUNT, params).fetchone()
             count = int(row[0]) if row else 0
-            if count == 1:
+            if count == 1:  # the minute's first request: drop the older minutes
                 conn.execute(_PRUNE, params)
             return count
 
-        return self._db.transact(work)
+        return self._meter.statements(work)
 
     def record_usage(self, consumer_key: str, month: str, user_id: int) -> bool:
         params = (consumer_key, month, to_signed(user_id))
-        if self._db.read(lambda conn: conn.execute(_SEEN, params).fetchone()) is not None:
+        if self._meter.read(lambda conn: conn.execute(_SEEN, params).fetchone()) is not None:
             return False
-
-        def work(conn: Connection) -> bool:
-            # durable once the WAL writer flushes (within a second), not before the answer
-            conn.execute("SET LOCAL synchronous_commit = off")
-            return conn.execute(_RECORD, params).rowcount == 1
-
-        return self._db.transact(work)
+        return self._meter.statements(lambda conn: conn.execute(_RECORD, params).rowcount == 1)
 
     def usage(self, consumer_key: str, month: str) -> int:
         row = self._db.read(

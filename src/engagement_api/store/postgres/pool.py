@@ -97,8 +97,16 @@ def _unavailable(exc: BaseException) -> StoreUnavailable:
 class PgPool:
     """A connection pool whose failures come out as store errors."""
 
-    def __init__(self, settings: PoolSettings, name: str = "engagement-api") -> None:
+    def __init__(
+        self,
+        settings: PoolSettings,
+        name: str = "engagement-api",
+        session: dict[str, str] | None = None,
+    ) -> None:
+        """``session``: settings every connection of this pool gets (``set_config``), such as
+        ``{"synchronous_commit": "off"}`` for the metering pool."""
         self.settings = settings
+        self._session = dict(session or {})
         kwargs: dict[str, object] = {"autocommit": True}
         if not settings.connect_timeout:
             kwargs["connect_timeout"] = 5
@@ -120,11 +128,11 @@ class PgPool:
         self._pool.open(wait=False)
 
     def _configure(self, conn: Connection) -> None:
+        session = dict(self._session)
         if self.settings.statement_timeout_ms:
-            conn.execute(
-                "SELECT set_config('statement_timeout', %s, false)",
-                (str(self.settings.statement_timeout_ms),),
-            )
+            session["statement_timeout"] = str(self.settings.statement_timeout_ms)
+        for name, value in session.items():
+            conn.execute("SELECT set_config(%s, %s, false)", (name, value))
 
     def close(self) -> None:
         self._pool.close()
@@ -153,6 +161,11 @@ class PgPool:
                 return work(conn)
         except psycopg.OperationalError as exc:  # a retryable failure while only reading
             raise _unavailable(exc) from exc
+
+    def statements(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work``'s statements in autocommit (each its own transaction; pipeline them for
+        one round trip). Failures come out as StoreUnavailable, as for :meth:`read`."""
+        return self.read(work)
 
     def transact(
         self, work: Callable[[Connection], T], lock: int | None = None, attempts: int = ATTEMPTS

@@ -30,11 +30,17 @@ class PostgresStore(PostgresCatalog, PostgresCounters, PostgresCredentials, Post
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._db = PgPool(parse_url(url))
+        settings = parse_url(url)
+        self._db = PgPool(settings)
+        # rate counts, nonces and usage: never wait for the WAL flush (see .metering)
+        self._meter = PgPool(
+            settings, "engagement-api-metering", session={"synchronous_commit": "off"}
+        )
         self._partitions = Partitions(self._db)
 
     def close(self) -> None:
         self._db.close()
+        self._meter.close()
 
     def ping(self) -> None:
         self._db.read(lambda conn: conn.execute("SELECT 1").fetchone())
