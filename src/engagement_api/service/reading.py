@@ -1,22 +1,41 @@
 """The read road: contract (parse) -> policy -> store (one query for the counts) -> contract
-(build the grouped, zero-filled tree). Used by the HTTP routes; no HTTP in here."""
+(build the grouped, zero-filled tree, written as JSON directly). Used by the HTTP routes; no
+HTTP in here.
+
+Per request: the Posts' facts in one statement (no media), then their counts in one statement
+per table (``lifetime``: totals and video views; ``hourly``: the window's rows), then the
+answer's JSON bytes (:func:`~engagement_api.contract.response_json.render_json`, byte for byte
+what encoding :func:`~engagement_api.contract.response.render`'s dict would give).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from engagement_api.contract.metrics import BY_CODE, Endpoint
 from engagement_api.contract.policy import Decision, decide
 from engagement_api.contract.request import EngagementRequest, parse_request
 from engagement_api.contract.response import render
+from engagement_api.contract.response_json import render_json
 from engagement_api.settings import Settings
 from engagement_api.store.protocols import CatalogStore, CounterStore
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    body: dict[str, object]
+    json: bytes  # the response body
     authors: frozenset[int]  # of the requested Posts that exist (deleted, protected included)
+
+
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """What an answer is rendered from."""
+
+    decision: Decision
+    totals: Mapping[tuple[int, str], int] | None  # /totals
+    hourly: Iterable[tuple[int, str, int, int]] | None  # the windowed endpoints
+    authors: frozenset[int]
 
 
 class EngagementReader:
@@ -36,25 +55,30 @@ class EngagementReader:
         )
 
     def answer(self, request: EngagementRequest, user_id: int | None) -> dict[str, object]:
-        """The response body for a parsed request; raises Forbidden/BadRequest from policy."""
-        return self.respond(request, user_id).body
+        """The response body as a dict (what :meth:`respond` sends, decoded); raises
+        Forbidden/BadRequest from policy."""
+        counts = self._counts(request, user_id)
+        return render(request, counts.decision, counts.totals, counts.hourly)
 
     def respond(self, request: EngagementRequest, user_id: int | None) -> Answer:
-        """The response body, and the authors of the requested Posts that exist (the caller
-        meters usage with them without reading the Posts again)."""
+        """The response body as JSON, and the authors of the requested Posts that exist (the
+        caller meters usage with them without reading the Posts again)."""
+        counts = self._counts(request, user_id)
+        body = render_json(request, counts.decision, counts.totals, counts.hourly)
+        return Answer(body, counts.authors)
+
+    def _counts(self, request: EngagementRequest, user_id: int | None) -> _Counts:
         now = self.settings.clock.now()
         facts = self.catalog.post_facts(request.post_ids)
         authors = frozenset(f.author_id for f in facts.values())
         decision = decide(request, user_id, facts, now)
         codes = sorted({m.metric.code for m in request.metrics})
         if request.window is None:
-            return Answer(render(request, decision, self._totals(decision, codes), None), authors)
+            raw = self.counters.lifetime(list(decision.post_ids), codes)
+            totals = {(pid, BY_CODE[code].name): count for (pid, code), count in raw.items()}
+            return _Counts(decision, totals, None, authors)
         window = request.window
         rows = self.counters.hourly(decision.post_ids, codes, window.start_hour, window.end_hour)
         by_code = {m.metric.code: m.metric.name for m in request.metrics}
-        hourly = ((pid, by_code[code], hour, count) for pid, code, hour, count in rows)
-        return Answer(render(request, decision, None, hourly), authors)
-
-    def _totals(self, decision: Decision, codes: list[int]) -> dict[tuple[int, str], int]:
-        raw = self.counters.lifetime(list(decision.post_ids), codes)
-        return {(pid, BY_CODE[code].name): count for (pid, code), count in raw.items()}
+        hourly = [(pid, by_code[code], hour, count) for pid, code, hour, count in rows]
+        return _Counts(decision, None, hourly, authors)
