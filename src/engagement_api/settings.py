@@ -39,6 +39,8 @@ class Settings:
     max_ingest_lines: int = 1_000_000
     #: Requests per app, endpoint and minute for apps created without --rate-limit.
     default_rate_limit: int = 600
+    #: gzip level of the answers (1 fastest ... 9 smallest), when the client accepts gzip.
+    gzip_level: int = 1
     #: The clock every time rule reads ("now"); not an environment setting.
     clock: Clock = field(default_factory=SystemClock, compare=False, repr=False)
 
@@ -53,6 +55,8 @@ class Settings:
         ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be a positive integer")
+        if not 1 <= self.gzip_level <= 9:
+            raise SettingsError("gzip_level must be an integer from 1 to 9")
         if self.timestamp_window > 3600:
             raise SettingsError("timestamp_window must be at most 3600 seconds")
 

@@ -36,7 +36,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             # outermost first: the log line and the metrics see the final status (500 included)
             Middleware(AccessLogMiddleware),
             Middleware(MetricsMiddleware, metrics=counters),
-            Middleware(GZipMiddleware, minimum_size=0, compresslevel=6),
+            Middleware(GZipMiddleware, minimum_size=0, compresslevel=settings.gzip_level),
             Middleware(CatchAllMiddleware),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
