@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import orjson
@@ -106,7 +106,7 @@ wrk.headers["Authorization"] = auths[1]
 @dataclass
 class Kind:
     name: str
-    method: str
+    method: Literal["GET", "POST"]
     path: str
     body: bytes
     auth: str  # none | bearer | oauth
@@ -152,7 +152,7 @@ def need_wrk() -> str:
     if found:
         return found
     print("installing wrk (apt-get install wrk) ...", file=sys.stderr)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)  # noqa: S607
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
     found = shutil.which("wrk")
     if not found:
         raise SystemExit("wrk is not installed and apt-get could not install it")
@@ -322,7 +322,9 @@ def parse_wrk(output: str) -> tuple[int, float, float, float, int]:
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if bad:
         errors += int(bad[1])
-    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     if sockets:
         errors += sum(int(n) for n in sockets.groups())
     return int(done[1]), seconds, _ms(p50[1]), _ms(p99[1]), errors
@@ -345,7 +347,7 @@ def drive(
         request=_ROTATE if kind.auth == "oauth" else _STATIC if kind.auth == "bearer" else "",
     )
     script_path.write_text(script)
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [
             wrk,
             "-t1",
@@ -390,7 +392,10 @@ def run_backend(
     store.migrate()
     started = time.monotonic()
     setup = seed(store)
-    print(f"{backend}: seeded the demo data set in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    print(
+        f"{backend}: seeded the demo data set in {time.monotonic() - started:.1f} s",
+        file=sys.stderr,
+    )
     figures: list[Figure] = []
     try:
         for count in workers:
@@ -458,13 +463,20 @@ def report(console: Console, backend: str, figures: list[Figure], workers: list[
         table = Table(title=f"{backend}: --workers {last} over --workers {first}")
         for column in ("request", "gain", "share of /healthz's gain", "target"):
             table.add_column(column, justify="left" if column == "request" else "right")
+        measurable = gain["healthz"] > 1.05  # else the machine had no second core to give
         for kind, value in gain.items():
-            of_ceiling = (value - 1) / (gain["healthz"] - 1) if gain["healthz"] != 1 else 0.0
-            target = ""
+            of_ceiling = (value - 1) / (gain["healthz"] - 1) if measurable else float("nan")
+            goal = ""
             if kind == "totals_250":
-                target = ">= 80%: " + ("PASS" if of_ceiling >= 0.8 else "MISS")
-            table.add_row(TITLES[kind], f"{value:.2f}x", f"{of_ceiling:.0%}", target)
+                verdict = "PASS" if of_ceiling >= 0.8 else "MISS"
+                goal = ">= 80%: " + (verdict if measurable else "not measurable")
+            table.add_row(TITLES[kind], f"{value:.2f}x", f"{of_ceiling:.0%}", goal)
         console.print(table)
+        if not measurable:
+            console.print(
+                f"/healthz gained {gain['healthz']:.2f}x with {last} workers: the machine was "
+                "busy (another load on its cores), so the scaling figures mean nothing here"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
