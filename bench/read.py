@@ -501,7 +501,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 from bench.pg import EmbeddedPostgres
 
-                cluster = EmbeddedPostgres(workdir)
+                cluster = (
+                    EmbeddedPostgres()
+                )  # (its own temporary directory: the server user needs access)
                 try:
                     url = cluster.url(pool_max=20)
                     every[backend] = run_backend(wrk, backend, url, workers, args.seconds, workdir)

@@ -66,7 +66,7 @@ def render_json(
     window = request.window
     series = gather(request, decision, totals, hourly)
     parts: dict[str, bytes] = {key: orjson.dumps(value) for key, value in bounds(window)}
-    ids = [_key(str(pid)) for pid in decision.post_ids]
+    ids = [b'"%d"' % pid for pid in decision.post_ids]  # (digits: nothing to escape)
     names = [_key(m.asked) for m in request.metrics]
     for grouping in request.groupings:
         rows, layout = reduce_grouping(request, decision, series, grouping.group_by)

@@ -12,14 +12,19 @@ URL query parameters read (and removed) here; every other parameter goes to libp
     Set on every connection; a statement cancelled by it fails with StoreUnavailable.
 
 New connections get ``connect_timeout=5`` unless the URL sets one. When the server goes away,
-broken connections are noticed when taken from the pool (each is checked with an empty query)
-and replaced in the background, so service resumes by itself once the server is back.
+broken connections are noticed when taken from the pool and replaced in the background, so
+service resumes by itself once the server is back: a connection idle for more than
+:data:`CHECK_AFTER` seconds is checked with an empty query before it is handed out (one more
+round trip); one back from a request within that time is not (under load, every request would
+otherwise pay a round trip for nothing). If the server went away within that second, the request
+that finds out answers 503 and its connection is thrown away.
 """
 
 from __future__ import annotations
 
 import random
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +38,9 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 from engagement_api.store.errors import StoreError, StoreUnavailable
 
 T = TypeVar("T")
+
+#: A connection returned to the pool less than this many seconds ago is handed out unchecked.
+CHECK_AFTER = 1.0
 
 #: SQLSTATEs after which a whole transaction is simply tried again.
 RETRYABLE = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
@@ -107,6 +115,9 @@ class PgPool:
         ``{"synchronous_commit": "off"}`` for the metering pool."""
         self.settings = settings
         self._session = dict(session or {})
+        self._last_returned: weakref.WeakKeyDictionary[Connection, float] = (
+            weakref.WeakKeyDictionary()
+        )
         kwargs: dict[str, object] = {"autocommit": True}
         if not settings.connect_timeout:
             kwargs["connect_timeout"] = 5
@@ -121,11 +132,23 @@ class PgPool:
             # resumes within about pool_timeout of the database coming back.
             reconnect_timeout=max(settings.pool_timeout, 1.0),
             configure=self._configure,
-            check=ConnectionPool.check_connection,
+            check=self._check,
+            reset=self._returned,
             name=name,
             open=False,
         )
         self._pool.open(wait=False)
+
+    def _returned(self, conn: Connection) -> None:
+        """When a connection comes back to the pool (healthy: broken ones are discarded)."""
+        self._last_returned[conn] = time.monotonic()
+
+    def _check(self, conn: Connection) -> None:
+        """Before a connection is handed out: check it unless it came back just now."""
+        returned = self._last_returned.get(conn)
+        if returned is not None and time.monotonic() - returned < CHECK_AFTER:
+            return
+        ConnectionPool.check_connection(conn)
 
     def _configure(self, conn: Connection) -> None:
         session = dict(self._session)
