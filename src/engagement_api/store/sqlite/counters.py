@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 _HOUR_OFFSET = 1 << 25
 _SEQ_SHIFT, _METRIC_SHIFT = 32, 26
 _HOUR_MASK = (1 << _METRIC_SHIFT) - 1
+_METRIC_MASK = (1 << (_SEQ_SHIFT - _METRIC_SHIFT)) - 1
 MAX_POST_SEQ = (1 << 31) - 1
 assert max(METRICS_BY_CODE) < 1 << (_SEQ_SHIFT - _METRIC_SHIFT)  # the metric's bits
 
@@ -49,12 +50,6 @@ def _hour_bits(hour: int) -> int:
             f"hour {hour} is outside what the SQLite store can key (years 1970 +- 3800)"
         )
     return bits
-
-
-def _unpack(key: int) -> tuple[int, int, int]:
-    """``(seq, metric, hour)`` of a packed key."""
-    metric = (key >> _METRIC_SHIFT) & ((1 << (_SEQ_SHIFT - _METRIC_SHIFT)) - 1)
-    return key >> _SEQ_SHIFT, metric, (key & _HOUR_MASK) - _HOUR_OFFSET
 
 
 def _base(seq: int, metric: int) -> int:
@@ -188,14 +183,16 @@ class SqliteCounters:
             ]
             for chunk in chunks(ranges):
                 # one rowid range per (Post, metric); CROSS JOIN keeps the ranges the outer loop
+                # (the key unpacked by SQLite: no Python call per row)
                 sql = (
                     f"WITH r (lo, hi) AS (VALUES {','.join(['(?, ?)'] * len(chunk))}) "  # noqa: S608
-                    "SELECT c.key, c.count FROM r CROSS JOIN counts_hourly c "
+                    f"SELECT c.key >> {_SEQ_SHIFT}, (c.key >> {_METRIC_SHIFT}) & {_METRIC_MASK}, "
+                    f"(c.key & {_HOUR_MASK}) - {_HOUR_OFFSET}, c.count "
+                    "FROM r CROSS JOIN counts_hourly c "
                     "WHERE c.key >= r.lo AND c.key < r.hi AND c.count != 0"
                 )
-                for key, count in conn.execute(sql, list(chain.from_iterable(chunk))):
-                    seq, metric, hour = _unpack(key)
-                    out.append((post_of[seq], metric, hour, count))
+                rows = conn.execute(sql, list(chain.from_iterable(chunk))).fetchall()
+                out += [(post_of[seq], metric, hour, count) for seq, metric, hour, count in rows]
         return out
 
     def totals(
