@@ -155,6 +155,10 @@ class SchemaStore(Protocol):
     """The life of one database: its schema, whether it answers, closing it."""
 
     url: str
+    #: Whether every call is local and short (an embedded file, never a network round trip nor
+    #: a wait for a lock held longer than an upsert): the API then answers reads on its event
+    #: loop instead of handing each to a worker thread (the hand-off costs more than the read).
+    local: bool
 
     def migrate(self) -> list[int]:
         """Apply pending schema migrations; returns the versions applied."""

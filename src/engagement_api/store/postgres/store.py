@@ -27,6 +27,7 @@ class PostgresStore(PostgresCatalog, PostgresCounters, PostgresCredentials, Post
     """Catalog, counters and credentials in one PostgreSQL database."""
 
     backend = "postgresql"
+    local = False
 
     def __init__(self, url: str) -> None:
         self.url = url

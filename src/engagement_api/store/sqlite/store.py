@@ -37,6 +37,7 @@ class SqliteStore(SqliteCatalog, SqliteCounters, SqliteCredentials, SqliteMeteri
     """Catalog, counters and credentials in one SQLite file; metering in the file beside it."""
 
     backend = "sqlite"
+    local = True
 
     def __init__(self, url: str) -> None:
         self.url = url
