@@ -569,10 +569,10 @@ def main(argv: list[str] | None = None) -> int:
         log = (Path(tmp) / "server.log").read_text()
 
     base_tally, tally = Tally(), Tally()
-    for t in healthz:
-        base_tally.merge(t)
-    for t in mixed:
-        tally.merge(t)
+    for part in healthz:
+        base_tally.merge(part)
+    for part in mixed:
+        tally.merge(part)
     report(
         console,
         args,

@@ -106,6 +106,7 @@ def describe(url: str) -> str:
 def server_settings(url: str) -> dict[str, str]:
     """The settings of :data:`SHOWN` as the server reports them."""
     with psycopg.connect(url, autocommit=True) as conn:
+        # (fetchone() may be None to a type checker; current_setting always returns a row)
         return {
             name: str(conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0])  # type: ignore[index]
             for name in SHOWN

@@ -143,7 +143,7 @@ def read_plans(url: str, store: Store, calls: Callable[[], object]) -> str:
     that each statement and its parameters are recorded (then explained on a connection of
     our own)."""
     captured: list[tuple[str, tuple[Any, ...]]] = []
-    pool = store._db  # type: ignore[attr-defined]
+    pool = store._db  # type: ignore[attr-defined]  # PostgresStore's, not in the Store protocol
     original = pool.read
 
     class Recorder:

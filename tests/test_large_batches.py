@@ -17,7 +17,7 @@ from engagement_api.domain import PostRecord, User
 from engagement_api.ingest import Batch, BatchRejected, Format
 from engagement_api.service.loading import PIECE_BYTES, EventSource, Loader
 from engagement_api.store import Store
-from tests.conftest import NOW
+from tests.support import NOW
 
 FAV = METRICS["favorites"].code
 IMP = METRICS["impressions"].code

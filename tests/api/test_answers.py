@@ -22,7 +22,7 @@ from engagement_api.api.answers import (
     Usage,
 )
 from engagement_api.contract.errors import ServiceUnavailable
-from tests.api.harness import POSTS, PREFIX, Api
+from tests.support.harness import POSTS, PREFIX, Api
 
 A = TypeVar("A", bound=Answer)
 
@@ -55,6 +55,7 @@ def _json_schema(doc: dict[str, Any], response: dict[str, Any]) -> Any:
 def test_the_served_schemas_are_msgspecs(api: Api) -> None:
     doc = api.http.get(api.url("/openapi.json")).json()
     served = doc["components"]["schemas"]
+    answer: type[Answer]
     for answer in ANSWERS:
         _, components = msgspec.json.schema_components([answer], ref_template=REF_TEMPLATE)
         assert answer.__name__ in components

@@ -15,17 +15,17 @@ from typing import Any
 import pytest
 
 from engagement_api.ingest.batch import COLUMNAR_MIN_BYTES, Batch
-from tests.api.conftest import MAX_INGEST_BYTES
-from tests.api.harness import (
+from tests.support import NOW
+from tests.support.harness import (
     ALICE,
+    MAX_INGEST_BYTES,
     PHOTO,
     RECENT,
     Api,
     at,
     body,
 )
-from tests.api.model import Counts, Event, iso
-from tests.conftest import NOW
+from tests.support.model import Counts, Event, iso
 
 NOT_AUTHENTICATED = "Your account could not be authenticated. Reason: "
 KEY_REQUIRED = "Idempotency-Key header is required on /ingest/events"
@@ -445,11 +445,12 @@ def test_users_and_tweets_need_no_idempotency_key(api: Api) -> None:
 def test_ingest_refuses_anything_but_an_ingest_key(
     api: Api, kind: str, auth: str | None, header: str | None, reason: str
 ) -> None:
-    records: list[dict[str, Any]] = {  # type: ignore[assignment]
+    by_kind: dict[str, list[dict[str, Any]]] = {
         "users": [{"id": "4001", "handle": "mallory"}],
         "tweets": [{"id": "4002", "author_id": str(ALICE), "created_at": iso(NOW)}],
         "events": [e.record() for e in GOOD],
-    }[kind]
+    }
+    records = by_kind[kind]
     before = snapshot(api)
     headers = {"Authorization": header} if header else {}
     response = api.ingest(kind, records, key="creds", auth=auth, headers=headers)

@@ -11,23 +11,24 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from engagement_api.api.logging import ACCESS_LOGGER
-from tests.api.harness import PREFIX, RECENT, Api, at, body
-from tests.api.model import Event
+from tests.support.harness import PREFIX, RECENT, Api, at, body
+from tests.support.model import Event
 
 
-def samples(api: Api) -> dict[str, list[Any]]:
+def samples(api: Api) -> dict[str, list[Sample]]:
     response = api.http.get(api.url("/metrics"))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    found: dict[str, list[Any]] = {}
+    found: dict[str, list[Sample]] = {}
     for family in text_string_to_metric_families(response.text):
         found.setdefault(family.name, []).extend(family.samples)
     return found
 
 
-def value(found: dict[str, list[Any]], family: str, sample: str, **labels: str) -> float:
+def value(found: dict[str, list[Sample]], family: str, sample: str, **labels: str) -> float:
     return sum(
         s.value
         for s in found.get(family, [])

@@ -15,7 +15,7 @@ from engagement_api.api.openapi import EXAMPLE_POST, document
 from engagement_api.service import credentials
 from engagement_api.settings import Settings
 from engagement_api.store import open_store
-from tests.api.harness import PREFIX, Api
+from tests.support.harness import PREFIX, Api
 
 
 def _doc() -> dict[str, Any]:

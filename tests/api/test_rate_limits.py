@@ -14,12 +14,13 @@ import httpx
 import pytest
 
 from engagement_api.service import credentials
-from tests.api.conftest import MAX_BODY_BYTES
-from tests.api.harness import (
+from tests.support import NOW
+from tests.support.harness import (
     ALICE,
     BOB_POST,
     DELETED,
     ENDPOINTS,
+    MAX_BODY_BYTES,
     PHOTO,
     RECENT,
     UNKNOWN,
@@ -28,7 +29,6 @@ from tests.api.harness import (
     gunzip_json,
     raw_response,
 )
-from tests.conftest import NOW
 
 RESET = str(int((NOW + timedelta(minutes=1)).timestamp()))
 LIMITED = {"errors": ["Exceeded rate limit"]}

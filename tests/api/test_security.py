@@ -13,7 +13,7 @@ import pytest
 
 from engagement_api.contract.metrics import METRICS
 from engagement_api.service import credentials
-from tests.api.harness import (
+from tests.support.harness import (
     ALICE,
     BIG,
     BOB,
@@ -27,7 +27,7 @@ from tests.api.harness import (
     at,
     body,
 )
-from tests.api.model import Event
+from tests.support.model import Event
 
 NOT_AUTHENTICATED = "Your account could not be authenticated. Reason: "
 WORLD_POSTS = [int(p["id"]) for p in POSTS]

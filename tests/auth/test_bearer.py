@@ -7,7 +7,7 @@ import pytest
 from engagement_api.auth import Authenticator
 from engagement_api.contract.errors import Forbidden, Unauthorized
 from engagement_api.store import Store
-from tests.auth.conftest import BODY, URL, World, sign
+from tests.auth.signing import BODY, URL, World, sign
 
 
 def _bearer(value: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from engagement_api.auth import KEY_ALPHABET, Identity, constant_time_equals, hash_secret, new_key
 from engagement_api.domain import App
-from tests.conftest import NOW
+from tests.support import NOW
 
 
 @pytest.mark.parametrize("length", [1, 25, 50, 128])
@@ -56,7 +56,7 @@ def test_constant_time_equals(a: str, b: str, equal: bool) -> None:
 )
 def test_identity(scheme: str, user_id: int | None, user_context: bool) -> None:
     app = App("key", "name", "secret", True, 10, NOW)
-    identity = Identity(app, user_id, scheme)  # type: ignore[arg-type]
+    identity = Identity(app, user_id, scheme)  # type: ignore[arg-type]  # a str: one of the Literal
     assert identity.is_user_context is user_context
     with pytest.raises(AttributeError):
-        identity.user_id = 1  # type: ignore[misc]
+        identity.user_id = 1  # type: ignore[misc]  # frozen: the very thing tested

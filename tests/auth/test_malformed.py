@@ -12,7 +12,10 @@ from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, SIGNATURE_PLAINTEXT
 
 from engagement_api.auth import Authenticator
 from engagement_api.contract.errors import Unauthorized
-from tests.auth.conftest import BODY, TS, URL, World, sign
+from tests.auth.signing import BODY, TS, URL, World, sign
+from tests.support import BESIDE_A_POOL
+
+pytestmark = BESIDE_A_POOL
 
 MALFORMED = "Malformed Authorization header"
 

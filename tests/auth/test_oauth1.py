@@ -13,7 +13,7 @@ from engagement_api.auth import Authenticator, Identity
 from engagement_api.clock import ManualClock
 from engagement_api.contract.errors import Forbidden, Unauthorized
 from engagement_api.store import Store
-from tests.auth.conftest import BODY, JSON, TS, URL, World, sign, sign_with_requests
+from tests.auth.signing import BODY, JSON, TS, URL, World, sign, sign_with_requests
 
 
 def _reason(auth: Authenticator, headers: dict[str, str], **kw: object) -> str:

@@ -13,11 +13,6 @@ from engagement_api.store import open_store
 from engagement_api.store.migrations import migrations_for
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'cli.db'}"
-
-
 def run(db: str, *args: str, stdin: str | None = None) -> Result:
     return CliRunner().invoke(cli, [*args, "--database-url", db], input=stdin)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -12,11 +11,6 @@ from engagement_api.cli.main import cli
 from engagement_api.clock import SystemClock
 from engagement_api.contract.usage import month_of
 from engagement_api.store import open_store
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'cli.db'}"
 
 
 def run(db: str, *args: str) -> Result:

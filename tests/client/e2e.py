@@ -1,4 +1,4 @@
-"""The real app for end-to-end client tests: tests.api.harness's server and world, plus a user
+"""The real app for end-to-end client tests: tests.support.harness's server and world, plus a user
 with 60 Posts and 60 days of events, and client helpers signed at the ManualClock's time."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from engagement_api.client import EngagementClient, OAuth1App, OAuth1User
 from engagement_api.clock import ManualClock
 from engagement_api.service import credentials
 from engagement_api.store import Store
-from tests.api.harness import PREFIX, Api, ThreadServer, build_api
-from tests.api.model import Event, iso
+from tests.support.harness import PREFIX, Api, ThreadServer, build_api
+from tests.support.model import Event, iso
 
 DAVE = 1004
 DAVE_POSTS = [2_200_000_000_000_000_000 + i for i in range(60)]

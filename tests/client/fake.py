@@ -1,9 +1,11 @@
 """A model server for unit tests: answers the three endpoints from hourly counts, through
 ``httpx.MockTransport``, with the endpoint limits enforced (so that a client that sends too
-much fails the test) and the policy rules the client reacts to (unavailable, unowned).
+much fails the test) and the policy rules the client reacts to (unavailable, unowned); and fake
+time for the client's clocks and sleeps.
 
-Grouping trees come from ``tests.api.model.tree``, the independent model of the API tests; the
-same model answers the *whole* request (no limits), which is what the client's merge must equal.
+Grouping trees come from ``tests.support.model.tree``, the independent model of the API tests;
+the same model answers the *whole* request (no limits), which is what the client's merge must
+equal.
 """
 
 from __future__ import annotations
@@ -12,16 +14,45 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 
-from tests.api.model import hours_between, tree
-from tests.conftest import NOW
+from tests.support import NOW
+from tests.support.model import hours_between, tree
 
 HOUR = timedelta(hours=1)
 MAX_IDS = {"totals": 250, "28hr": 25, "historical": 25}
 MAX_SPAN = timedelta(days=28)
+
+
+class Window(TypedDict):
+    """A window as request bodies have it: ``start`` and ``end`` strings (see :func:`z`)."""
+
+    start: str
+    end: str
+
+
+class FakeTime:
+    """A monotonic clock and a wall clock that move only when the client sleeps."""
+
+    def __init__(self, wall: float = NOW.timestamp()) -> None:
+        self.mono = 0.0
+        self.wall_start = wall
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def wall(self) -> float:
+        return self.wall_start + self.mono
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.mono += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
 
 
 def floor_hour(moment: datetime) -> datetime:

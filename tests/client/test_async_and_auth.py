@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 from urllib.parse import unquote
 
 import httpx
@@ -20,14 +21,13 @@ from engagement_api.client import (
     RetryPolicy,
     ServerError,
 )
-from tests.client.conftest import FakeTime
-from tests.client.fake import FakeServer, error, ids_from, whole, z
-from tests.conftest import NOW
+from tests.client.fake import FakeServer, FakeTime, Window, error, ids_from, whole, z
+from tests.support import NOW
 
 BASE = 4 * 10**18
 
 
-def _async_client(fake: FakeServer, fake_time: FakeTime, **kwargs: object) -> AsyncEngagementClient:
+def _async_client(fake: FakeServer, fake_time: FakeTime, **kwargs: Any) -> AsyncEngagementClient:
     return AsyncEngagementClient(
         "http://testserver/insights/engagement",
         transport=fake.transport(),
@@ -35,7 +35,7 @@ def _async_client(fake: FakeServer, fake_time: FakeTime, **kwargs: object) -> As
         monotonic=fake_time.monotonic,
         wall_clock=fake_time.wall,
         random=lambda: 0.0,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 
@@ -45,7 +45,7 @@ def test_async_client_splits_and_merges(fake: FakeServer, fake_time: FakeTime) -
     for i, post in enumerate(ids):
         fake.hourly[(post, "favorites", NOW.replace(minute=0) - timedelta(hours=i * 13))] = i
     groupings = {"d": ["engagement.type", "engagement.day"], "p": ["tweet.id", "engagement.type"]}
-    window = {"start": z(NOW - timedelta(days=45)), "end": z(NOW)}
+    window: Window = {"start": z(NOW - timedelta(days=45)), "end": z(NOW)}
 
     async def go() -> dict[str, object]:
         async with _async_client(fake, fake_time, max_concurrency=3) as client:
@@ -182,4 +182,4 @@ def test_arguments_of_the_wrong_shape(
     make_client: Callable[..., EngagementClient],
 ) -> None:
     with pytest.raises(kind):
-        make_client().totals(ids, types)  # type: ignore[arg-type]
+        make_client().totals(ids, types)  # type: ignore[arg-type]  # wrong on purpose

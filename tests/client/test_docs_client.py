@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from engagement_api.cli.query import query
 from engagement_api.clock import ManualClock
 from engagement_api.store import Store
-from tests.api.harness import PREFIX, ThreadServer
 from tests.client.e2e import DAVE_POSTS, World, world
+from tests.support.harness import PREFIX, ThreadServer
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "client.md"
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)

@@ -1,10 +1,11 @@
 """End to end: the client against the real app (uvicorn on a thread, SQLite), compared with
-counts computed independently from the loaded events (tests.api.model)."""
+counts computed independently from the loaded events (tests.support.model)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -22,10 +23,10 @@ from engagement_api.client.merge import merge
 from engagement_api.clock import ManualClock
 from engagement_api.service import credentials
 from engagement_api.store import Store
-from tests.api.harness import ALICE_AVAILABLE, BOB_POST, PREFIX, RECENT, UNKNOWN, ThreadServer
-from tests.api.model import Counts, floor_hour, hours_between, iso, parse_z, tree
 from tests.client.e2e import DAVE, DAVE_POSTS, World, world
-from tests.conftest import NOW
+from tests.support import NOW
+from tests.support.harness import ALICE_AVAILABLE, BOB_POST, PREFIX, RECENT, UNKNOWN, ThreadServer
+from tests.support.model import Counts, floor_hour, hours_between, iso, parse_z, tree
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def test_split_answer_equals_the_servers_own_answer_within_limits(w: World) -> N
     """25 Posts and 7 days fit one request: split by hand (5 IDs, 2 days) it must be the same."""
     groupings = {**SHAPES}
     start, end = iso(NOW - timedelta(days=7)), iso(NOW)
-    body = {
+    body: dict[str, Any] = {
         "tweet_ids": [str(p) for p in DAVE_POSTS[:25]],
         "engagement_types": METRICS,
         "groupings": {n: {"group_by": g} for n, g in groupings.items()},

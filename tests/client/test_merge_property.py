@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engagement_api.client import EngagementClient
-from tests.api.model import key_order
-from tests.client.fake import FakeServer, ceil_hour, floor_hour, whole, z
-from tests.conftest import NOW
+from tests.client.fake import FakeServer, Window, ceil_hour, floor_hour, whole, z
+from tests.support import NOW
+from tests.support.model import key_order
 
 LEVELS = ("tweet.id", "engagement.type", "engagement.day", "engagement.hour")
 FOUR = [list(LEVELS), ["engagement.type", "tweet.id", "engagement.day", "engagement.hour"]]
@@ -68,8 +68,8 @@ def worlds(draw: st.DrawFn, max_posts: int, max_hours: int) -> tuple[FakeServer,
     return server, ids
 
 
-def _groupings(draw: st.DrawFn, pool: list[list[str]]) -> dict[str, list[str]]:
-    chosen = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3))
+def _groupings(data: st.DataObject, pool: list[list[str]]) -> dict[str, list[str]]:
+    chosen = data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3))
     fours = [g for g in chosen if len(g) == 4]
     chosen = [g for g in chosen if len(g) < 4] + fours[:1]
     return {f"g{i} {'/'.join(g)}": g for i, g in enumerate(chosen)}
@@ -102,14 +102,14 @@ def test_historical_merge_equals_the_whole(
     data: st.DataObject, world: tuple[FakeServer, list[int]]
 ) -> None:
     server, ids = world
-    groupings = _groupings(data.draw, WINDOWED_SHAPES)
+    groupings = _groupings(data, WINDOWED_SHAPES)
     types = data.draw(st.lists(st.sampled_from(METRICS), min_size=1, max_size=2, unique=True))
     back = data.draw(st.integers(1, 24 * 70))
     span = data.draw(st.integers(1, back))
     minute = data.draw(st.integers(0, 59))
     start = floor_hour(NOW) - timedelta(hours=back, minutes=-minute)
     end = min(start + timedelta(hours=span), ceil_hour(NOW))
-    window = {"start": z(start), "end": z(end)}
+    window: Window = {"start": z(start), "end": z(end)}
     if not server.available & set(ids):
         return
     with _client(server) as client:
@@ -124,7 +124,7 @@ def test_28hr_merge_equals_the_whole(
     data: st.DataObject, world: tuple[FakeServer, list[int]]
 ) -> None:
     server, ids = world
-    groupings = _groupings(data.draw, WINDOWED_SHAPES)
+    groupings = _groupings(data, WINDOWED_SHAPES)
     if not server.available & set(ids):
         return
     with _client(server) as client:
@@ -138,7 +138,7 @@ def test_totals_merge_equals_the_whole(
     data: st.DataObject, world: tuple[FakeServer, list[int]]
 ) -> None:
     server, ids = world
-    groupings = _groupings(data.draw, TOTALS_SHAPES)
+    groupings = _groupings(data, TOTALS_SHAPES)
     if not server.available & set(ids):
         return
     with _client(server) as client:
@@ -156,7 +156,7 @@ def test_each_windowed_shape_over_three_windows_and_two_chunks(
     for i, post in enumerate(ids):
         for back in range(0, 24 * 60, 7 + i):
             fake.hourly[(post, "favorites", floor_hour(NOW) - timedelta(hours=back))] = back % 5 - 1
-    window = {"start": z(floor_hour(NOW) - timedelta(days=60)), "end": z(ceil_hour(NOW))}
+    window: Window = {"start": z(floor_hour(NOW) - timedelta(days=60)), "end": z(ceil_hour(NOW))}
     got = make_client().historical(ids, ["favorites"], {"g": group_by}, **window).to_dict()
     _same(got, whole(fake, "historical", ids, ["favorites"], {"g": group_by}, **window))
     assert len(fake.bodies) == 2 * 3

@@ -10,7 +10,7 @@ import pytest
 from engagement_api.client import EngagementClient, ForbiddenError, ValidationError
 from engagement_api.client.merge import merge
 from tests.client.fake import FakeServer, ids_from
-from tests.conftest import NOW
+from tests.support import NOW
 
 BASE = 3 * 10**18
 

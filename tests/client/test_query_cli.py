@@ -7,13 +7,14 @@ import io
 import json
 from datetime import timedelta
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from click.testing import CliRunner
 
 from engagement_api.cli.query import QueryHooks, query
 from tests.client.fake import FakeServer, floor_hour, ids_from
-from tests.conftest import NOW
+from tests.support import NOW
 
 BASE = 5 * 10**18
 IDS = ids_from(BASE, 30)
@@ -234,10 +235,10 @@ def test_png_chart_without_matplotlib(
 
     real = importlib.import_module
 
-    def no_matplotlib(name: str, *args: object) -> object:
+    def no_matplotlib(name: str, package: str | None = None) -> ModuleType:
         if name.startswith("matplotlib"):
             raise ImportError(name)
-        return real(name, *args)  # type: ignore[arg-type]
+        return real(name, package)
 
     monkeypatch.setattr(importlib, "import_module", no_matplotlib)
     code, _, err = run(server, "28hr", "--ids", str(IDS[0]), "--chart-out", str(tmp_path / "c.png"))

@@ -10,7 +10,7 @@ import pytest
 
 from engagement_api.client import EngagementClient, Result, Row
 from tests.client.fake import FakeServer, floor_hour
-from tests.conftest import NOW
+from tests.support import NOW
 
 A, B = 10**18 + 1, 10**18 + 2
 HOUR0 = floor_hour(NOW)

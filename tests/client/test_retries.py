@@ -20,9 +20,8 @@ from engagement_api.client import (
     TransportError,
     ValidationError,
 )
-from tests.client.conftest import FakeTime
-from tests.client.fake import FakeServer, error
-from tests.conftest import NOW
+from tests.client.fake import FakeServer, FakeTime, error
+from tests.support import NOW
 
 POST = 10**18
 

@@ -11,7 +11,7 @@ import pytest
 from engagement_api.client import EngagementClient
 from engagement_api.client.plan import Window, normalise_ids, parse_moment, split_range
 from tests.client.fake import FakeServer, ids_from
-from tests.conftest import NOW
+from tests.support import NOW
 
 BASE = 2 * 10**18
 
@@ -50,7 +50,7 @@ def test_duplicates_whitespace_and_leading_zeros_count_once(
 ) -> None:
     ids = ids_from(BASE, 25)
     fake.available = set(ids)
-    sent = [*ids, f" {ids[0]}\n", "0" + str(ids[1]), str(ids[2])]
+    sent: list[str | int] = [*ids, f" {ids[0]}\n", "0" + str(ids[1]), str(ids[2])]
     make_client().last_28_hours(sent, ["favorites"])
     assert len(fake.bodies) == 1  # still 25 distinct IDs: one request
 

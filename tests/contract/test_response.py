@@ -84,6 +84,7 @@ def test_totals_per_tweet_and_grand_totals() -> None:
         },
     }
     assert list(out) == ["perTweet", "Grand Totals", "byType"]
+    # out is a JSON value (str or mapping at each level); here a mapping
     assert list(out["perTweet"]) == ["3", "20", "100"]  # type: ignore[call-overload]
 
 
@@ -145,7 +146,7 @@ def test_28hr_spec_example_shape() -> None:
     out = render(req, decision((pid,)), None, iter(rows))
     assert out["start"] == "2026-11-25T07:00:00Z"
     assert out["end"] == "2026-11-26T12:00:00Z"
-    days = out["hourly"][str(pid)]["impressions"]  # type: ignore[index]
+    days = out["hourly"][str(pid)]["impressions"]  # type: ignore[index]  # a mapping, not a str
     assert list(days) == ["2026-11-25", "2026-11-26"]
     assert list(days["2026-11-25"]) == [f"{h:02d}" for h in range(7, 24)]
     assert list(days["2026-11-26"]) == [f"{h:02d}" for h in range(12)]

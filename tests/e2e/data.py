@@ -3,7 +3,7 @@
 Everything is relative to the REAL current time (the server under test uses the system clock):
 Posts are created in the last ``post_days`` days, events happen in the last ``event_days`` days,
 never later than ``now - margin`` and never before their Post's ``created_at``. Expected answers
-come from :mod:`tests.api.model`, an implementation independent of the package.
+come from :mod:`tests.support.model`, an implementation independent of the package.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import requests
 from requests_oauthlib import OAuth1
 
-from tests.api.model import UNDOABLE, Counts, Event, iso
+from tests.support.model import UNDOABLE, Counts, Event, iso
 
 #: Event types a generator sends (video_views only on Posts with a video).
 TYPES = (

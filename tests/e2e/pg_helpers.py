@@ -1,6 +1,6 @@
 """Helpers for test_postgres_e2e.py: a PostgreSQL database prepared with the CLI, event batches
 with their idempotency keys, the sender run in child processes (importable, so ``spawn`` works),
-and the exact-count checks against the independent model of tests/api/model.py.
+and the exact-count checks against the independent model of tests/support/model.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 
-from tests.api.model import TOTALS_METRICS, Counts, Event, hours_between, parse_z, tree
 from tests.e2e.data import (
     Client,
     Credentials,
@@ -22,7 +21,8 @@ from tests.e2e.data import (
     ndjson,
     write_ndjson,
 )
-from tests.e2e.server import run_cli_json
+from tests.support.model import TOTALS_METRICS, Counts, Event, hours_between, parse_z, tree
+from tests.support.processes import run_cli_json
 
 PUBLIC = ["favorites", "quote_tweets", "replies", "retweets", "video_views"]
 WINDOWED = [

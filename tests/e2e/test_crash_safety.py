@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +23,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.model import TOTALS_METRICS, Counts, Event, hours_between, parse_z, tree
 from tests.e2e.data import (
     Client,
     Credentials,
@@ -34,7 +33,8 @@ from tests.e2e.data import (
     ndjson,
     write_ndjson,
 )
-from tests.e2e.server import ServerProcess, kill_group, run_cli_json, start_cli
+from tests.support.model import TOTALS_METRICS, Counts, Event, hours_between, parse_z, tree
+from tests.support.processes import ServerProcess, kill_group, run_cli_json, start_cli
 
 pytestmark = pytest.mark.slow
 
@@ -144,6 +144,19 @@ def assert_counts_exact(prepared: Prepared, server: ServerProcess, events: list[
 def integrity_ok(url: str) -> bool:
     with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
         return bool(conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+
+@contextlib.contextmanager
+def committed_batches(url: str) -> Iterator[Callable[[], int]]:
+    """A function counting the batches committed in the SQLite file so far: a read-only reader
+    beside the writer (WAL mode: it never waits for the writer's transaction, and each count
+    is its own transaction, so it sees every commit as it happens)."""
+    path = url.removeprefix("sqlite:///")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, isolation_level=None)
+    try:
+        yield lambda: int(conn.execute("SELECT count(*) FROM batches").fetchone()[0])
+    finally:
+        conn.close()
 
 
 # -- the server killed while batches arrive ----------------------------------------------------
@@ -286,19 +299,17 @@ def test_load_of_several_files_killed_mid_way_and_rerun_counts_each_once(
         for i, part in enumerate(parts)
     ]
     url = prepared.url
-    wal = prepared.where / "engagement.db-wal"
     args = ("load", "events", *map(str, paths), "--json")
     log = prepared.where / "load-many.log"
 
-    # killed once the log has changed twice: the first file applied, the run not over
-    proc = start_cli(*args, database_url=url, log_path=log)
-    seen: list[tuple[int, int]] = []
-    while proc.poll() is None and len(seen) < 2:
-        state = _wal_state(wal)
-        if state is not None and state[0] > 0 and (not seen or state != seen[-1]):
-            seen.append(state)
-        time.sleep(0.001)
-    code = kill_group(proc)
+    # killed as soon as the first file's batch is committed: the first file applied, the run not
+    # over (a change of the write-ahead log is no such sign: a long transaction writes to it too)
+    with committed_batches(url) as committed:
+        before = committed()
+        proc = start_cli(*args, database_url=url, log_path=log)
+        while proc.poll() is None and committed() == before:
+            time.sleep(0.001)
+        code = kill_group(proc)
     assert code == -signal.SIGKILL, log.read_text()  # (four files: the run was not over)
     assert integrity_ok(url)
 

@@ -22,7 +22,6 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,8 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import requests
 
-from tests.api.model import TOTALS_METRICS, Counts, Event, hours_between, parse_z, tree
 from tests.e2e.data import Client, World, expected_totals, make_world
 from tests.e2e.pg_helpers import (
     PER_TWEET,
@@ -45,8 +44,9 @@ from tests.e2e.pg_helpers import (
     prepare,
     send_plan,
 )
-from tests.e2e.server import ServerProcess
-from tests.store.pgserver import PgServer, shared_cluster
+from tests.support.model import TOTALS_METRICS, Counts, Event, hours_between, parse_z, tree
+from tests.support.pg import PgServer
+from tests.support.processes import ServerProcess, ignore_sigint
 
 pytestmark = pytest.mark.slow
 
@@ -61,15 +61,6 @@ PROCS = 4  # an even number: the pairing in _plan lines shared keys up at the sa
 OWN = 10  # batches each process owns
 SHARED = 4  # of which the neighbour sends the first SHARED at the same step
 SIZE = 250  # events per batch
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """An empty database (no schema) on the session's PostgreSQL server."""
-    cluster = shared_cluster()
-    name = cluster.empty_database()
-    yield cluster.url(name)
-    cluster.drop_database(name)
 
 
 def _plan(i: int, owned: list[list[Batch]]) -> list[tuple[str, bytes]]:
@@ -171,8 +162,9 @@ class Watcher:
 
 
 def test_four_ingesting_processes_and_two_workers_count_each_batch_once(
-    pg_url: str, tmp_path: Path
+    pg_empty_url: str, tmp_path: Path
 ) -> None:
+    pg_url = pg_empty_url  # an empty database (no schema) on the run's PostgreSQL server
     rng = random.Random(20261203)
     world = make_world(rng, datetime.now(UTC), users=6, posts=40, owner_posts=20)
     creds, ingest_key = prepare(pg_url, tmp_path, world)
@@ -191,7 +183,7 @@ def test_four_ingesting_processes_and_two_workers_count_each_batch_once(
     try:
         watcher = Watcher(client, world, distinct)
         ctx = multiprocessing.get_context("spawn")
-        with ctx.Manager() as manager, ctx.Pool(PROCS) as procs:
+        with ctx.Manager() as manager, ctx.Pool(PROCS, ignore_sigint) as procs:
             barrier = manager.Barrier(PROCS)
             acked = manager.list()
             pending = procs.starmap_async(
@@ -319,8 +311,10 @@ class StreamSender(threading.Thread):
             return sum(status == 200 for _key, status, _body in self.answers)
 
 
-def test_postgres_outage_answers_503_and_service_resumes_by_itself(tmp_path: Path) -> None:
-    pg = PgServer()  # a server of its own: the session's shared one stays up
+def test_postgres_outage_answers_503_and_service_resumes_by_itself(
+    tmp_path: Path, pg_own_server: PgServer
+) -> None:
+    pg = pg_own_server  # a server of its own: the run's shared one stays up
     try:
         pg.start()
         with pg.admin() as conn:
@@ -371,6 +365,8 @@ def test_postgres_outage_answers_503_and_service_resumes_by_itself(tmp_path: Pat
                 acknowledged = {key for key, status, _body in sender.answers if status == 200}
                 in_flight = last[0] if last[1] == 503 else None
 
+                # answers of the signed client (requests) and of send() (httpx)
+                response: requests.Response | httpx.Response
                 for endpoint, auth, body in _reads(world):
                     response = client.post(endpoint, body, auth)
                     assert (response.status_code, response.json()) == (503, STORE_UNAVAILABLE), (

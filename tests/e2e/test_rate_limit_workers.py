@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +23,7 @@ import httpx
 import pytest
 
 from tests.e2e.data import Client, Credentials
-from tests.e2e.server import ServerProcess, run_cli, run_cli_json
+from tests.support.processes import ServerProcess, run_cli, run_cli_json
 
 pytestmark = pytest.mark.slow
 
@@ -41,16 +40,11 @@ BODY = {
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'limits.db'}"
-        return
-    from tests.store.pgserver import shared_cluster
-
-    cluster = shared_cluster()
-    name = cluster.empty_database()
-    yield cluster.url(name)
-    cluster.drop_database(name)
+        return f"sqlite:///{tmp_path / 'limits.db'}"
+    url: str = request.getfixturevalue("pg_empty_url")  # an empty database on the shared server
+    return url
 
 
 def _prepare(url: str) -> Credentials:

@@ -14,15 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.model import (
-    TOTALS_METRICS,
-    WINDOWED_METRICS,
-    Counts,
-    floor_hour,
-    hours_between,
-    parse_z,
-    tree,
-)
 from tests.e2e.data import (
     Client,
     Credentials,
@@ -33,7 +24,16 @@ from tests.e2e.data import (
     write_json,
     write_ndjson,
 )
-from tests.e2e.server import ServerProcess, run_cli_json
+from tests.support.model import (
+    TOTALS_METRICS,
+    WINDOWED_METRICS,
+    Counts,
+    floor_hour,
+    hours_between,
+    parse_z,
+    tree,
+)
+from tests.support.processes import ServerProcess, run_cli_json
 
 pytestmark = pytest.mark.slow
 

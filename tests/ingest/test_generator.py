@@ -98,6 +98,7 @@ def test_posts(small: Synthetic) -> None:
     assert any(age < timedelta(hours=28) for age in ages)
     assert min(ages) > timedelta(0)
     kinds = Counter(
+        # the generator's records are dict[str, object]: media is a list of dicts
         str(t["media"][0]["type"]) if t["media"] else "none"  # type: ignore[index]
         for t in small.tweets
     )
@@ -105,7 +106,7 @@ def test_posts(small: Synthetic) -> None:
     videos = Counter(
         m["media_key"]
         for t in small.tweets
-        for m in t["media"]  # type: ignore[attr-defined]
+        for m in t["media"]  # type: ignore[attr-defined]  # an object: a list of dicts
         if m["type"] == "video"
     )
     assert max(videos.values()) >= 2  # re-posted videos
@@ -136,6 +137,7 @@ def test_event_mix(small: Synthetic, small_events: list[dict[str, object]]) -> N
         assert totals[name] > 0, name
     media = {str(t["id"]): t["media"] for t in small.tweets}
     for event in small_events:
+        # media values are objects (records are dict[str, object]): lists of dicts
         kinds = {m["type"] for m in media[str(event["tweet_id"])]}  # type: ignore[attr-defined]
         if event["type"] == "video_views":
             assert "video" in kinds

@@ -29,24 +29,13 @@ from engagement_api.store.errors import SchemaError
 from engagement_api.store.postgres import PostgresStore
 from engagement_api.store.postgres.partitions import SPAN, bounds, partition_name
 from engagement_api.store.postgres.pool import parse_url
-from tests.conftest import NOW
 from tests.store import pgworkers
-from tests.store.pgserver import PgServer, SharedCluster, shared_cluster
+from tests.support import NOW
+from tests.support.pg import PgServer, SharedCluster
+from tests.support.processes import ignore_sigint
 
 FAV = METRICS["favorites"].code
 VV = METRICS["video_views"].code
-
-
-@pytest.fixture
-def cluster() -> SharedCluster:
-    return shared_cluster()
-
-
-@pytest.fixture
-def pg_url(cluster: SharedCluster) -> Iterator[str]:
-    name = cluster.new_database()
-    yield cluster.url(name)
-    cluster.drop_database(name)
 
 
 @pytest.fixture
@@ -97,7 +86,7 @@ def test_bad_pool_settings_are_refused(query: str, message: str) -> None:
         parse_url(f"postgresql://h/db?{query}")
 
 
-def test_both_schemes_open_postgres(cluster: SharedCluster, pg_url: str) -> None:
+def test_both_schemes_open_postgres(pg_cluster: SharedCluster, pg_url: str) -> None:
     for url in (pg_url, pg_url.replace("postgresql://", "postgres://", 1)):
         store = open_store(url)
         assert isinstance(store, PostgresStore)
@@ -119,10 +108,10 @@ def test_statement_timeout_from_the_url(pg_url: str) -> None:
 # -- schema ----------------------------------------------------------------------------------
 
 
-def test_concurrent_migrations_apply_once(cluster: SharedCluster) -> None:
-    name = cluster.empty_database()
+def test_concurrent_migrations_apply_once(pg_cluster: SharedCluster) -> None:
+    name = pg_cluster.empty_database()
     try:
-        stores = [open_store(cluster.url(name)) for _ in range(3)]
+        stores = [open_store(pg_cluster.url(name)) for _ in range(3)]
         assert all(s.schema_version() == 0 for s in stores)
         with ThreadPoolExecutor(3) as pool:
             applied = sorted(pool.map(lambda s: s.migrate(), stores))
@@ -131,7 +120,7 @@ def test_concurrent_migrations_apply_once(cluster: SharedCluster) -> None:
             s.check_schema()
             s.close()
     finally:
-        cluster.drop_database(name)
+        pg_cluster.drop_database(name)
 
 
 def test_refuses_a_newer_schema(pg: Store, pg_url: str) -> None:
@@ -144,15 +133,15 @@ def test_refuses_a_newer_schema(pg: Store, pg_url: str) -> None:
         pg.migrate()
 
 
-def test_an_empty_database_is_older(cluster: SharedCluster) -> None:
-    name = cluster.empty_database()
-    store = open_store(cluster.url(name))
+def test_an_empty_database_is_older(pg_cluster: SharedCluster) -> None:
+    name = pg_cluster.empty_database()
+    store = open_store(pg_cluster.url(name))
     try:
         with pytest.raises(SchemaError, match="older"):
             store.check_schema()
     finally:
         store.close()
-        cluster.drop_database(name)
+        pg_cluster.drop_database(name)
 
 
 def test_committed_batches_survive_reopen(pg: Store, pg_url: str) -> None:
@@ -211,7 +200,7 @@ def test_a_partition_dropped_by_another_process_is_made_again(pg: Store, pg_url:
 def test_same_key_from_several_processes_applies_once(pg: Store, pg_url: str) -> None:
     deltas = pgworkers.batch_deltas(1, 200, (FAV, VV), (100, 101, SPAN + 1))
     ctx = _spawn()
-    with ctx.Manager() as manager, ctx.Pool(4) as procs:
+    with ctx.Manager() as manager, ctx.Pool(4, ignore_sigint) as procs:
         barrier = manager.Barrier(4)
         results = procs.starmap(pgworkers.apply_same_key, [(pg_url, barrier, deltas)] * 4)
     assert sorted(results) == [False, False, False, True]
@@ -247,7 +236,7 @@ def test_overlapping_batches_from_four_processes_stay_exact(pg: Store, pg_url: s
     jobs = [[(f"p{i}-{j}", 100 * i + j) for j in range(8)] for i in range(4)]
     work = [(jobs[i] + jobs[(i + 1) % 4][:3]) for i in range(4)]
     ctx = _spawn()
-    with ctx.Manager() as manager, ctx.Pool(5) as procs:
+    with ctx.Manager() as manager, ctx.Pool(5, ignore_sigint) as procs:
         barrier = manager.Barrier(5)
         toggler = procs.apply_async(pgworkers.toggle_videos, (pg_url, barrier, posts, 40))
         applied = procs.starmap(pgworkers.apply_many, [(pg_url, barrier, w, shape) for w in work])
@@ -281,8 +270,8 @@ def test_overlapping_batches_from_four_processes_stay_exact(pg: Store, pg_url: s
 # -- outages ---------------------------------------------------------------------------------
 
 
-def test_store_unavailable_while_the_server_is_down_and_back_after() -> None:
-    server = PgServer()  # a server of its own: the shared one stays up
+def test_store_unavailable_while_the_server_is_down_and_back_after(pg_own_server: PgServer) -> None:
+    server = pg_own_server  # a server of its own: the shared one stays up
     try:
         server.start()
         with server.admin() as conn:

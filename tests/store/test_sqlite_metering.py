@@ -11,7 +11,7 @@ from engagement_api.store import open_store
 from engagement_api.store.migrations import migrations_for
 from engagement_api.store.sqlite import SqliteStore
 from engagement_api.store.sqlite.metering import metering_path
-from tests.conftest import NOW
+from tests.support import NOW
 
 PACKAGE = "engagement_api.store.sqlite"
 

@@ -13,7 +13,7 @@ from engagement_api.store import open_store
 from engagement_api.store.errors import StoreError
 from engagement_api.store.migrations import migrations_for
 from engagement_api.store.sqlite import SqliteStore
-from tests.conftest import NOW
+from tests.support import NOW
 
 FAV = METRICS["favorites"].code
 IMP = METRICS["impressions"].code

@@ -12,7 +12,7 @@ from engagement_api.contract.metrics import METRICS
 from engagement_api.domain import MediaItem, PostRecord, User
 from engagement_api.store import IdempotencyConflict, Store, open_store
 from engagement_api.store.errors import SchemaError
-from tests.conftest import NOW
+from tests.support import NOW
 
 FAV = METRICS["favorites"].code
 IMP = METRICS["impressions"].code
@@ -123,11 +123,12 @@ def test_credentials(store: Store) -> None:
     assert store.app_by_bearer("hash1") == app
     assert store.app_by_bearer("nope") is None
     assert store.set_app_enabled("ck1", False) and not store.set_app_enabled("zz", False)
-    assert store.get_app("ck1").enabled is False  # type: ignore[union-attr]
+    assert store.get_app("ck1").enabled is False  # type: ignore[union-attr]  # None fails too
     assert store.set_rate_limit("ck1", 5)
     assert [a.rate_limit for a in store.list_apps()] == [5]
     token = store.create_token("tok", "tsecret", "ck1", U64_MAX, NOW)
     assert store.get_token("tok") == token
+    # (get_token's None would fail the assertion as well)
     assert store.revoke_token("tok") and store.get_token("tok").revoked  # type: ignore[union-attr]
     store.create_ingest_key("ihash", NOW)
     assert store.has_ingest_key("ihash") and not store.has_ingest_key("other")

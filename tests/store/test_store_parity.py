@@ -7,7 +7,7 @@ from datetime import timedelta
 from engagement_api.contract.metrics import METRICS
 from engagement_api.domain import MediaItem, PostRecord, User
 from engagement_api.store import Store
-from tests.conftest import NOW
+from tests.support import NOW
 
 FAV = METRICS["favorites"].code
 VV = METRICS["video_views"].code

@@ -109,6 +109,7 @@ class Metrics:
         directory = os.environ.get(MULTIPROC_ENV)
         if directory:
             registry = CollectorRegistry()
+            # prometheus_client leaves MultiProcessCollector.__init__ unannotated
             multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
@@ -118,7 +119,7 @@ def route_template(scope: Scope) -> str:
     """The matched route's path template, or ``<unmatched>`` (never the raw path)."""
     route = scope.get("route")
     if isinstance(route, BaseRoute) and isinstance(getattr(route, "path", None), str):
-        path: str = route.path  # type: ignore[attr-defined]
+        path: str = route.path  # type: ignore[attr-defined]  # BaseRoute declares none; see above
         return path
     return UNMATCHED
 

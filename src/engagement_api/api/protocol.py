@@ -16,6 +16,8 @@ import socket
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 
+# AutoHTTPProtocol is a variable (whichever protocol class uvicorn found at import), not a class
+# mypy can subclass.
 class NoDelayHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         sock = transport.get_extra_info("socket")

@@ -116,7 +116,7 @@ def friendly_errors(func: F) -> F:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # @wraps: it has func's signature, F
 
 
 def with_defaults(func: Callable[..., Any]) -> Callable[..., Any]:

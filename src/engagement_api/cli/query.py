@@ -66,7 +66,7 @@ def _friendly(func: F) -> F:
         except (EngagementError, CredentialsError, ChartsUnavailable, ValueError) as exc:
             _fail(str(exc))
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # @wraps: it has func's signature, F
 
 
 # -- options -----------------------------------------------------------------------------------

@@ -188,7 +188,7 @@ class EngagementClient:
                 future.cancel()
             for future in futures:
                 if future in done and future.exception() is not None:
-                    raise future.exception()  # type: ignore[misc]
+                    raise future.exception()  # type: ignore[misc]  # not None: checked above
             for future in futures:
                 future.result()
         return run.result()

@@ -28,11 +28,16 @@ from engagement_api.clock import ManualClock
 from engagement_api.service import credentials
 from engagement_api.settings import Settings
 from engagement_api.store import Store
-from tests.api.model import Event, iso
-from tests.conftest import NOW
+from tests.support import NOW
+from tests.support.model import Event, iso
 
 PREFIX = "/insights/engagement"
 ENDPOINTS = ("totals", "28hr", "historical")
+
+#: The API tests' body limits (``make_api``'s defaults): small, so that 413 is cheap to provoke
+#: (requests of the world stay far below).
+MAX_BODY_BYTES = 16 * 1024
+MAX_INGEST_BYTES = 1024 * 1024  # above COLUMNAR_MIN_BYTES: large batches take the columnar path
 
 # -- the world ---------------------------------------------------------------------------------
 

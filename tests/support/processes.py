@@ -1,5 +1,8 @@
 """Starting and stopping a real `engagement-api serve` process for end-to-end tests, and
-running CLI commands (to completion, or in the background to be killed)."""
+running CLI commands (to completion, or in the background to be killed).
+
+The server listens on a port reserved for it (:mod:`tests.support.ports`) until it is stopped,
+so that no other test process starts a server on the same port meanwhile."""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +19,9 @@ from typing import Any
 
 import httpx
 
+from tests.support.ports import reserve_port
+
 CLI = [sys.executable, "-m", "engagement_api.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def run_cli(*args: str, database_url: str, stdin: bytes | None = None) -> str:
@@ -62,6 +59,13 @@ def start_cli(*args: str, database_url: str, log_path: Path) -> subprocess.Popen
         log.close()
 
 
+def ignore_sigint() -> None:
+    """A multiprocessing pool's ``initializer``: Ctrl-C is for the test's own process, which then
+    ends the pool. (A pool child killed by it is replaced, and the work it had is waited for
+    forever, so an interrupted run would hang.)"""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> int:
     """Signal the process group of ``proc`` (if it still runs) and reap it; its exit code."""
     if proc.poll() is None:
@@ -77,7 +81,8 @@ class ServerProcess:
         self.database_url = database_url
         self.log_path = log_path
         self.workers = workers
-        self.port = free_port()
+        self._port = reserve_port()
+        self.port = self._port.number
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -122,11 +127,14 @@ class ServerProcess:
         raise AssertionError(f"server did not start: {self.log_path.read_text()}")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the whole process group (uvicorn workers included) and reap it."""
-        if self.proc is None:
-            return
-        kill_group(self.proc, sig)
-        self.proc = None
+        """Signal the whole process group (uvicorn workers included) and reap it; the port is
+        released (this object is not started again)."""
+        try:
+            if self.proc is not None:
+                kill_group(self.proc, sig)
+                self.proc = None
+        finally:
+            self._port.release()
 
     def stop(self) -> None:
         self.kill(signal.SIGTERM)
