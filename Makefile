@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench bench-postgres bench-load install clean
+.PHONY: demo test lint bench bench-postgres bench-load bench-read install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ bench-postgres: $(STAMP)
 
 bench-load: $(STAMP)
 	$(BIN)/python -m bench.load
+
+bench-read: $(STAMP)
+	$(BIN)/python -m bench.read
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-data
