@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from oauthlib.oauth1 import Client as OAuth1Signer
 from rich.console import Console
 from rich.table import Table
 
+from bench.server import free_port
 from engagement_api.clock import SystemClock
 from engagement_api.contract.ids import parse_id
 from engagement_api.contract.times import format_timestamp
@@ -138,13 +138,6 @@ class Setup:
     owner: int
     owned: list[int]
     top: list[int]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def need_wrk() -> str:

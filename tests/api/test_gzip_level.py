@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import pytest
 
 from engagement_api.settings import Settings, SettingsError
+from tests.support.harness import gunzip_json, raw_response
 
 BODY = {
     "tweet_ids": ["1100000000000000001", "1100000000000000002"],
@@ -26,14 +26,10 @@ def _wire(api: Any) -> tuple[bytes, dict[str, Any]]:
         content=json.dumps(BODY).encode(),
         headers={**api.auth_header("bearer", url), "Accept-Encoding": "gzip"},
     )
-    response = api.http.send(request, stream=True)
-    try:
-        raw = b"".join(response.iter_raw())
-    finally:
-        response.close()
-    assert response.status_code == 200
-    assert response.headers["content-encoding"] == "gzip"
-    return raw, json.loads(gzip.decompress(raw))
+    with raw_response(api, request) as (response, raw):
+        assert response.status_code == 200
+        assert response.headers["content-encoding"] == "gzip"
+    return raw, gunzip_json(raw)
 
 
 def test_the_answer_is_the_same_at_every_level(make_api: Callable[..., Any]) -> None:

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from engagement_api.api.body import Body, read_body
-from engagement_api.api.responses import error_response
+from engagement_api.api.responses import error_response, json_bytes_response
 from engagement_api.api.state import AppState, state_of
 from engagement_api.contract.errors import ApiError, RateLimited
 from engagement_api.contract.metrics import Endpoint
@@ -43,7 +43,7 @@ def _answer(state: AppState, endpoint: Endpoint, request: Request, body: Body) -
     except ApiError as exc:
         return error_response(exc, headers)
     state.meter.record_usage(identity, answer.authors, now)
-    return Response(answer.json, headers=headers, media_type="application/json")
+    return json_bytes_response(answer.json, headers)
 
 
 def _route(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:

@@ -1,5 +1,6 @@
-"""JSON responses: the small answers (:mod:`engagement_api.api.answers`) encoded by msgspec, the
-read endpoints' trees by orjson (both compact JSON), and the contract's error body."""
+"""JSON responses: the small answers (:mod:`engagement_api.api.answers`) encoded by msgspec,
+other data by orjson (both compact JSON), the read endpoints' answers as the bytes that
+:func:`~engagement_api.contract.response_json.render_json` wrote, and the contract's error body."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ def json_response(
 ) -> JSONResponse:
     """``content``: an :class:`~engagement_api.api.answers.Answer`, or plain JSON data."""
     return JSONResponse(content, status_code=status, headers=dict(headers or {}))
+
+
+def json_bytes_response(body: bytes, headers: Mapping[str, str] | None = None) -> Response:
+    """A 200 whose body is JSON already encoded."""
+    return Response(body, headers=dict(headers or {}), media_type=JSONResponse.media_type)
 
 
 def error_response(error: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:

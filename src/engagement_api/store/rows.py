@@ -1,14 +1,18 @@
-"""Rows of the credential tables as the dataclasses of the protocols (same columns on every
-backend: IDs signed, times as Unix seconds)."""
+"""Rows of the credential tables and of the Posts' facts as the records the protocols return
+(same columns on every backend: IDs signed, times as Unix seconds)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from engagement_api.contract.ids import from_signed
+from engagement_api.contract.policy import PostFacts
 from engagement_api.domain import AccessToken, App
 
+#: What ``post_facts`` reads of each Post (``FROM posts``).
+FACT_COLUMNS = "id, author_id, created_at, protected OR deleted"
 APP_COLUMNS = "consumer_key, name, consumer_secret, enabled, rate_limit, created_at"
 GRANT_COLUMNS = "token, secret, consumer_key, user_id, revoked, created_at"
 
@@ -30,3 +34,12 @@ def token_from_row(row: tuple[Any, ...]) -> AccessToken:
         bool(row[4]),
         datetime.fromtimestamp(row[5], UTC),
     )
+
+
+def facts_from_rows(rows: Iterable[tuple[Any, ...]], into: dict[int, PostFacts]) -> None:
+    """Add :class:`PostFacts` for rows of :data:`FACT_COLUMNS`, keyed by Post ID."""
+    for pid, author, created, hidden in rows:
+        post_id = from_signed(pid)
+        into[post_id] = PostFacts(
+            post_id, from_signed(author), datetime.fromtimestamp(created, UTC), not hidden
+        )

@@ -17,6 +17,7 @@ from engagement_api.contract.metrics import VIDEO_VIEWS
 from engagement_api.contract.policy import PostFacts
 from engagement_api.domain import MediaItem, Post, PostRecord, User
 from engagement_api.store.postgres.pool import Connection, PgPool
+from engagement_api.store.rows import FACT_COLUMNS, facts_from_rows
 
 _ADD_VIDEO = (
     "INSERT INTO video_totals AS v (media_key, views) "
@@ -228,16 +229,13 @@ class PostgresCatalog:
     def post_facts(self, ids: Iterable[int]) -> dict[int, PostFacts]:
         rows = self._db.read(
             lambda conn: conn.execute(
-                "SELECT id, author_id, created_at, protected OR deleted FROM posts "
-                "WHERE id = ANY(%s::bigint[])",
+                f"SELECT {FACT_COLUMNS} FROM posts WHERE id = ANY(%s::bigint[])",  # noqa: S608
                 (id_array(ids),),
                 binary=True,
             ).fetchall()
         )
         found: dict[int, PostFacts] = {}
-        for pid, author, created, hidden in rows:
-            post_id = from_signed(pid)
-            found[post_id] = PostFacts(post_id, from_signed(author), dt(created), not hidden)
+        facts_from_rows(rows, found)
         return found
 
     def posts_by_author(self, author_id: int) -> list[int]:

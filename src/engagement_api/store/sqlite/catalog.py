@@ -10,6 +10,7 @@ from engagement_api.contract.ids import from_signed, to_signed
 from engagement_api.contract.metrics import VIDEO_VIEWS
 from engagement_api.contract.policy import PostFacts
 from engagement_api.domain import MediaItem, Post, PostRecord, User
+from engagement_api.store.rows import FACT_COLUMNS, facts_from_rows
 from engagement_api.store.sqlite.connection import SqliteDatabase
 from engagement_api.store.sqlite.statements import CHUNK, add_video_views, chunks, dt, marks, ts
 
@@ -93,15 +94,8 @@ class SqliteCatalog:
         found: dict[int, PostFacts] = {}
         with self._db.read() as conn:
             for chunk in chunks(wanted):
-                for pid, author, created, hidden in conn.execute(
-                    "SELECT id, author_id, created_at, protected OR deleted FROM posts "  # noqa: S608
-                    f"WHERE id IN ({marks(len(chunk))})",
-                    chunk,
-                ):
-                    post_id = from_signed(pid)
-                    found[post_id] = PostFacts(
-                        post_id, from_signed(author), dt(created), not hidden
-                    )
+                sql = f"SELECT {FACT_COLUMNS} FROM posts WHERE id IN ({marks(len(chunk))})"  # noqa: S608
+                facts_from_rows(conn.execute(sql, chunk), found)
         return found
 
     def posts_by_author(self, author_id: int) -> list[int]:
