@@ -6,12 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench bench-postgres bench-load bench-read install clean
+.PHONY: demo demo-cluster test lint bench bench-postgres bench-clickhouse bench-load bench-read install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,postgres]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,postgres,clickhouse]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -19,6 +19,10 @@ install: $(STAMP)
 ## Seed an embedded SQLite demo database and serve it on http://127.0.0.1:8000
 demo: $(STAMP)
 	$(BIN)/engagement-api demo
+
+## The demo with its counters on a local 2-shard x 2-replica ClickHouse cluster (docs/scaling.md)
+demo-cluster: $(STAMP)
+	$(BIN)/python -m devtools.demo_cluster
 
 ## Lint, format-check, type-check and run every test (in parallel, with branch coverage)
 # pytest-xdist workers: most tests wait on servers, so one more than the 2 cores is fastest.
@@ -45,6 +49,9 @@ bench: $(STAMP)
 
 bench-postgres: $(STAMP)
 	$(BIN)/python -m bench --backend postgresql
+
+bench-clickhouse: $(STAMP)
+	$(BIN)/python -m bench --backend clickhouse
 
 bench-load: $(STAMP)
 	$(BIN)/python -m bench.load

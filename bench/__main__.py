@@ -1,6 +1,7 @@
 """``python -m bench``: ingest and read benchmarks, each beside a baseline of the same run, on
 SQLite (default) or PostgreSQL (``--backend postgresql``: a throwaway server of its own, or
-``--database-url`` for an existing, empty database).
+``--database-url`` for an existing, empty database). ``--backend clickhouse``: the counters on
+local ClickHouse clusters beside PostgreSQL alone (bench/clickhouse.py; 20M events by default).
 
 See bench/README.md. Exit status: 0 on success, 2 when a read answer differs from the
 baseline's (the figures would mean nothing), 1 on any other failure.
@@ -23,8 +24,8 @@ from bench.pg import EmbeddedPostgres, describe, require_empty, server_settings
 from bench.report import machine, print_report
 from bench.run import Bench, Mismatch, Options
 
-BACKENDS = ("sqlite", "postgresql")
-DEFAULT_WORKERS = {"sqlite": 1, "postgresql": 2}
+BACKENDS = ("sqlite", "postgresql", "clickhouse")
+DEFAULT_WORKERS = {"sqlite": 1, "postgresql": 2, "clickhouse": 1}
 
 DEFAULT_EVENTS = 10_000_000
 QUICK_EVENTS = 1_000_000
@@ -44,7 +45,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "server of the benchmark's own",
     )
     parser.add_argument(
-        "--events", type=int, default=DEFAULT_EVENTS, help="events to synthesise and ingest"
+        "--events",
+        type=int,
+        help=f"events to synthesise and ingest (default {DEFAULT_EVENTS:,}; "
+        "20,000,000 with --backend clickhouse)",
     )
     parser.add_argument(
         "--quick", action="store_true", help=f"{QUICK_EVENTS:,} events (overrides --events)"
@@ -71,6 +75,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.events = QUICK_EVENTS
+    if args.events is None:
+        args.events = 20_000_000 if args.backend == "clickhouse" else DEFAULT_EVENTS
     if args.database_url is not None:
         if args.backend == "sqlite":
             parser.error("--database-url is for --backend postgresql")
@@ -89,6 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out = Console(width=130)
     progress = Console(stderr=True)
+    if args.backend == "clickhouse":
+        from bench import clickhouse
+
+        try:
+            figures = clickhouse.run(args.events, args.runs, args.http_batches, args.seed, out)
+        except Mismatch as exc:
+            progress.print(f"[bold red]MISMATCH[/bold red] {exc}")
+            return 2
+        figures["machine"] = machine()
+        if args.json:
+            args.json.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
+        return 0
     options = Options(
         backend=args.backend,
         events=args.events,

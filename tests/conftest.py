@@ -23,6 +23,7 @@ from hypothesis import settings
 from engagement_api.clock import ManualClock
 from engagement_api.store import Store, open_store
 from tests.support import BACKENDS, NOW, shared
+from tests.support.clickhouse import ClickHouseResource, SharedClickHouse
 from tests.support.harness import ThreadServer
 from tests.support.pg import PgServer, PostgresResource, SharedCluster, server_version
 
@@ -92,16 +93,41 @@ def pg_empty_url(pg_cluster: SharedCluster) -> Iterator[str]:
     pg_cluster.drop_database(name)
 
 
+@pytest.fixture(scope="session")
+def ch_cluster(request: pytest.FixtureRequest) -> SharedClickHouse:
+    """The run's shared ClickHouse cluster, 2 shards x 2 replicas and a ZooKeeper (started by
+    whichever worker needs it first)."""
+    return SharedClickHouse(shared.acquire(request.config, ClickHouseResource()))
+
+
+@pytest.fixture
+def ch_url(ch_cluster: SharedClickHouse) -> Iterator[str]:
+    """The counters URL of an empty, migrated database on the shared cluster."""
+    name = ch_cluster.checkout()
+    yield ch_cluster.url(name)
+    ch_cluster.checkin(name)
+
+
+@pytest.fixture
+def ch_workdir(request: pytest.FixtureRequest) -> Path:
+    """Where a test's private cluster goes (stopped with the shared one if left behind)."""
+    return shared.workdir(request.config, ClickHouseResource())
+
+
 @pytest.fixture
 def store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
     """A migrated, empty store of ``backend``."""
+    counters_url = None
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'store.db'}"
     elif backend == "postgresql":
         url = request.getfixturevalue("pg_url")
+    elif backend == "clickhouse":  # the PostgreSQL catalog, the counters on the cluster
+        url = request.getfixturevalue("pg_url")
+        counters_url = request.getfixturevalue("ch_url")
     else:  # pragma: no cover - new backends register here
         raise ValueError(backend)
-    s = open_store(url)
+    s = open_store(url, counters_url)
     s.migrate()
     yield s
     s.close()

@@ -72,6 +72,20 @@ class BatchRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingBatch:
+    """A batch claimed in the catalog's ledger whose counts may not all be written yet (the
+    counters live in another store): its deltas, serialised, kept until it is finished."""
+
+    key: str
+    checksum: str
+    events: int
+    size: int
+    claimed_at: datetime
+    batch_id: int  # carried by the batch's counter rows (chosen at random when claimed)
+    deltas: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class App:
     consumer_key: str
     name: str

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from engagement_api.clock import Clock, SystemClock
-from engagement_api.store.backends import DEFAULT_URL
+from engagement_api.store.backends import DEFAULT_URL, open_store
+from engagement_api.store.protocols import Store
 
 ENV_PREFIX = "ENGAGEMENT_API_"
 
@@ -27,6 +28,11 @@ class Settings:
 
     #: Where the data lives: ``sqlite:///PATH``.
     database_url: str = DEFAULT_URL
+    #: Where the counters live instead, when set: ``clickhouse://HOST:PORT[,...]/DB?cluster=C``.
+    counters_url: str | None = None
+    #: Testing only: the step of the ClickHouse ingest protocol after which the process kills
+    #: itself (store/split.py CRASH_STEPS), for the crash tests.
+    crash_at: str | None = None
     #: OAuth 1.0a ``oauth_timestamp`` must be within this many seconds of the server clock.
     timestamp_window: int = 300
     #: How far back ``/historical`` may reach, in days.
@@ -82,6 +88,10 @@ class Settings:
                 values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    def open_store(self) -> Store:
+        """The store these settings name (not migrated)."""
+        return open_store(self.database_url, self.counters_url, self.crash_at)
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)

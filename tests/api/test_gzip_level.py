@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from engagement_api.settings import Settings, SettingsError
+from tests.support import SINGLE_DATABASE, backends
 from tests.support.harness import gunzip_json, raw_response
+
+# What this module tests is the catalog's alone: the ClickHouse configuration runs the same code
+# on its PostgreSQL catalog.
+backend = backends(SINGLE_DATABASE)
 
 BODY = {
     "tweet_ids": ["1100000000000000001", "1100000000000000002"],

@@ -14,8 +14,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from engagement_api.api.logging import ACCESS_LOGGER
+from tests.support import SINGLE_DATABASE, backends
 from tests.support.harness import PREFIX, RECENT, Api, at, body
 from tests.support.model import Event
+
+# What this module tests is the catalog's alone: the ClickHouse configuration runs the same code
+# on its PostgreSQL catalog.
+backend = backends(SINGLE_DATABASE)
 
 
 def samples(api: Api) -> dict[str, list[Sample]]:

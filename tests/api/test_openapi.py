@@ -15,7 +15,12 @@ from engagement_api.api.openapi import EXAMPLE_POST, document
 from engagement_api.service import credentials
 from engagement_api.settings import Settings
 from engagement_api.store import open_store
+from tests.support import SINGLE_DATABASE, backends
 from tests.support.harness import PREFIX, Api
+
+# What this module tests is the catalog's alone: the ClickHouse configuration runs the same code
+# on its PostgreSQL catalog.
+backend = backends(SINGLE_DATABASE)
 
 
 def _doc() -> dict[str, Any]:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from engagement_api.service import credentials
-from tests.support import NOW
+from tests.support import NOW, SINGLE_DATABASE, backends
 from tests.support.harness import (
     ALICE,
     BOB_POST,
@@ -29,6 +29,10 @@ from tests.support.harness import (
     gunzip_json,
     raw_response,
 )
+
+# What this module tests is the catalog's alone: the ClickHouse configuration runs the same code
+# on its PostgreSQL catalog.
+backend = backends(SINGLE_DATABASE)
 
 RESET = str(int((NOW + timedelta(minutes=1)).timestamp()))
 LIMITED = {"errors": ["Exceeded rate limit"]}

@@ -19,7 +19,7 @@ from tests.api.reads import (
     errors_of,
     oversized,
 )
-from tests.support import NOW
+from tests.support import NOW, SINGLE_DATABASE, backends
 from tests.support.harness import (
     BOB_DELETED,
     BOB_POST,
@@ -36,6 +36,10 @@ from tests.support.harness import (
     gunzip_json,
     raw_response,
 )
+
+# What this module tests is the catalog's alone: the ClickHouse configuration runs the same code
+# on its PostgreSQL catalog.
+backend = backends(SINGLE_DATABASE)
 
 # -- error precedence (spec §7) --------------------------------------------------------------
 

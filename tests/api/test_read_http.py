@@ -10,6 +10,7 @@ import pytest
 from tests.api.reads import (
     oversized,
 )
+from tests.support import SINGLE_DATABASE, backends
 from tests.support.harness import (
     PREFIX,
     RECENT,
@@ -19,6 +20,10 @@ from tests.support.harness import (
     gunzip_json,
     raw_response,
 )
+
+# What this module tests is the catalog's alone: the ClickHouse configuration runs the same code
+# on its PostgreSQL catalog.
+backend = backends(SINGLE_DATABASE)
 
 # -- 404 and 405 -------------------------------------------------------------------------------
 

@@ -20,8 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from prometheus_client.parser import text_string_to_metric_families
 from requests_oauthlib import OAuth1
 
-from tests.support import BESIDE_A_POOL
+from tests.support import BESIDE_A_POOL, SINGLE_DATABASE, backends
 from tests.support.harness import Api
+
+# What this module tests is the catalog's alone: the ClickHouse configuration runs the same code
+# on its PostgreSQL catalog.
+backend = backends(SINGLE_DATABASE)
 
 with warnings.catch_warnings():
     # schemathesis' own imports may warn about its dependencies; narrowly ignored here only

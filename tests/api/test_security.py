@@ -13,6 +13,7 @@ import pytest
 
 from engagement_api.contract.metrics import METRICS
 from engagement_api.service import credentials
+from tests.support import SINGLE_DATABASE, backends
 from tests.support.harness import (
     ALICE,
     BIG,
@@ -28,6 +29,10 @@ from tests.support.harness import (
     body,
 )
 from tests.support.model import Event
+
+# What this module tests is the catalog's alone: the ClickHouse configuration runs the same code
+# on its PostgreSQL catalog.
+backend = backends(SINGLE_DATABASE)
 
 NOT_AUTHENTICATED = "Your account could not be authenticated. Reason: "
 WORLD_POSTS = [int(p["id"]) for p in POSTS]

@@ -11,7 +11,11 @@ from engagement_api.auth import Authenticator, hash_secret, new_key
 from engagement_api.clock import ManualClock
 from engagement_api.store import Store
 from tests.auth.signing import AppCreds, TokenCreds, World
-from tests.support import NOW
+from tests.support import NOW, SINGLE_DATABASE, backends
+
+# Credentials and signatures are the catalog's alone: the ClickHouse configuration runs the same
+# code on its PostgreSQL catalog.
+backend = backends(SINGLE_DATABASE)
 
 
 def _app(store: Store, name: str) -> AppCreds:

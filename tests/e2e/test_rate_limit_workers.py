@@ -23,7 +23,12 @@ import httpx
 import pytest
 
 from tests.e2e.data import Client, Credentials
+from tests.support import SINGLE_DATABASE, backends
 from tests.support.processes import ServerProcess, run_cli, run_cli_json
+
+# What this module tests is the catalog's alone: the ClickHouse configuration runs the same code
+# on its PostgreSQL catalog.
+backend = backends(SINGLE_DATABASE)
 
 pytestmark = pytest.mark.slow
 

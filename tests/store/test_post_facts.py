@@ -8,6 +8,11 @@ from datetime import UTC, datetime, timedelta
 from engagement_api.contract.policy import PostFacts
 from engagement_api.domain import MediaItem, PostRecord, User
 from engagement_api.store import Store
+from tests.support import SINGLE_DATABASE, backends
+
+# What this module tests is the catalog's alone: the ClickHouse configuration runs the same code
+# on its PostgreSQL catalog.
+backend = backends(SINGLE_DATABASE)
 
 CREATED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -6,6 +6,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from engagement_api.store import Store, open_store
+from tests.support import SINGLE_DATABASE, backends
+
+# What this module tests is the catalog's alone: the ClickHouse configuration runs the same code
+# on its PostgreSQL catalog.
+backend = backends(SINGLE_DATABASE)
 
 MINUTE = 29_928_270  # 2026-11-26 12:30 UTC, in minutes since the epoch
 

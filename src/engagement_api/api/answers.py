@@ -54,10 +54,14 @@ class Usage(Answer, frozen=True):
 
 
 class Health(Answer, frozen=True):
-    """`/healthz` and `/readyz`: `ok`, or `unavailable` with the reasons (`/readyz` only)."""
+    """`/healthz` and `/readyz`: `ok`, or `unavailable` with the reasons (`/readyz` only).
+    With the counters in ClickHouse, `/readyz` also names each part (`catalog`, `counters`,
+    `zookeeper`) and whether it is `ok` or `down`; with only ZooKeeper down it answers 200
+    `degraded` (reads go on, ingest answers 503)."""
 
-    status: Literal["ok", "unavailable"]
+    status: Literal["ok", "degraded", "unavailable"]
     errors: list[str] | UnsetType = UNSET
+    parts: dict[str, Literal["ok", "down"]] | UnsetType = UNSET
 
 
 class Error(Answer, frozen=True):

@@ -6,13 +6,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from engagement_api.api import health, ingest, openapi, prometheus, reading, usage
+from engagement_api.api import health, ingest, openapi, prometheus, reading, sweep, usage
 from engagement_api.api.errors import EXCEPTION_HANDLERS, CatchAllMiddleware
 from engagement_api.api.logging import AccessLogMiddleware
 from engagement_api.api.prometheus import Metrics, MetricsMiddleware
 from engagement_api.api.state import AppState
 from engagement_api.settings import Settings
-from engagement_api.store.backends import open_store
 from engagement_api.store.protocols import Store
 
 
@@ -20,7 +19,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     """Build the ASGI app. Without ``store`` one is opened from ``settings.database_url`` and its
     schema is checked (the server refuses to start on a missing or newer schema)."""
     if store is None:
-        store = open_store(settings.database_url)
+        store = settings.open_store()
         store.check_schema()
     counters = Metrics()
     app = Starlette(
@@ -40,6 +39,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             Middleware(CatchAllMiddleware),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=sweep.lifespan(store),
     )
     app.router.redirect_slashes = False  # /totals/ is an unknown path (404), not a redirect
     app.state.engagement = AppState.build(settings, store)

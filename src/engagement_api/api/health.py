@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from msgspec import UNSET
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from engagement_api.api.answers import HEALTHY, unavailable
+from engagement_api.api.answers import HEALTHY, Health, unavailable
 from engagement_api.api.responses import json_response
 from engagement_api.api.state import state_of
 from engagement_api.contract.errors import ServiceUnavailable
 from engagement_api.store.errors import SchemaError, StoreError
+from engagement_api.store.split import SplitStore
 
 
 async def healthz(request: Request) -> Response:
@@ -20,6 +24,8 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     store = state_of(request).store
+    if isinstance(store, SplitStore):
+        return await _readyz_split(store)
 
     def check() -> None:
         store.ping()
@@ -32,6 +38,20 @@ async def readyz(request: Request) -> Response:
     except StoreError:
         return json_response(unavailable(*ServiceUnavailable().messages), 503)
     return json_response(HEALTHY)
+
+
+async def _readyz_split(store: SplitStore) -> Response:
+    """Each part of a catalog + ClickHouse store: 503 when reads cannot be answered (the
+    catalog or a whole shard of the counters down), 200 ``degraded`` when only ingest cannot."""
+    parts = await run_in_threadpool(store.parts)
+    if parts["catalog"] == "ok" and parts["counters"] == "ok":
+        try:
+            await run_in_threadpool(store.check_schema)
+        except SchemaError as exc:
+            return json_response(Health("unavailable", [str(exc)], parts), 503)
+        status: Literal["ok", "degraded"] = "ok" if parts["zookeeper"] == "ok" else "degraded"
+        return json_response(Health(status, UNSET, parts))
+    return json_response(Health("unavailable", ServiceUnavailable().messages, parts), 503)
 
 
 routes = [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]

@@ -16,7 +16,6 @@ from rich.table import Table
 
 from engagement_api.contract.errors import ApiError
 from engagement_api.settings import Settings, SettingsError
-from engagement_api.store.backends import open_store
 from engagement_api.store.errors import StoreError
 from engagement_api.store.protocols import Store
 
@@ -29,20 +28,23 @@ MAX_PRINTED_ERRORS = 1000
 @dataclass
 class CliContext:
     database_url: str | None = None
+    counters_url: str | None = None
     json_output: bool = False
     _settings: Settings | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = Settings.from_env(database_url=self.database_url)
+            self._settings = Settings.from_env(
+                database_url=self.database_url, counters_url=self.counters_url
+            )
         return self._settings
 
     @contextmanager
     def store(self, migrate: bool = True, check: bool = True) -> Iterator[Store]:
         """Open the store; by default bring its schema up to date first (as `migrate` does),
         else (``migrate=False``) refuse a schema that is not current."""
-        store = open_store(self.settings.database_url)
+        store = self.settings.open_store()
         try:
             if migrate:
                 store.migrate()
@@ -66,7 +68,14 @@ pass_ctx = click.make_pass_decorator(CliContext)
 
 
 def database_option(func: F) -> F:
-    """``--database-url`` on every command (also ENGAGEMENT_API_DATABASE_URL)."""
+    """``--database-url`` and ``--counters-url`` on every command (also
+    ENGAGEMENT_API_DATABASE_URL, ENGAGEMENT_API_COUNTERS_URL)."""
+
+    def counters_url(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            obj = ctx.ensure_object(CliContext)
+            obj.counters_url = value
+            obj._settings = None
 
     def store_url(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
         if value is not None:
@@ -74,13 +83,21 @@ def database_option(func: F) -> F:
             obj.database_url = value
             obj._settings = None
 
-    return click.option(
+    with_database = click.option(
         "--database-url",
         metavar="URL",
         expose_value=False,
         callback=store_url,
         help="Database URL (default sqlite:///engagement.db; env ENGAGEMENT_API_DATABASE_URL).",
     )(func)
+    return click.option(
+        "--counters-url",
+        metavar="URL",
+        expose_value=False,
+        callback=counters_url,
+        help="Keep the counters in a ClickHouse cluster: clickhouse://HOST:PORT[,HOST:PORT...]"
+        "/DATABASE?cluster=NAME (env ENGAGEMENT_API_COUNTERS_URL).",
+    )(with_database)
 
 
 def json_option(func: F) -> F:

@@ -109,6 +109,7 @@ def demo(
     base = f"http://{host}:{port}"
     info = {
         "database_url": url,
+        "counters_url": ctx.settings.counters_url,
         "base_url": base,
         "consumer_key": creds.consumer_key,
         "consumer_secret": creds.consumer_secret,
@@ -123,7 +124,8 @@ def demo(
     }
     human = "\n".join(
         [
-            f"Demo database: {url}",
+            f"Demo database: {url}"
+            + (f" (counters: {ctx.settings.counters_url})" if ctx.settings.counters_url else ""),
             "",
             "App-only request (bearer token), ready to paste:",
             _curl(base, creds),

@@ -63,6 +63,8 @@ def run_server(ctx: CliContext, host: str, port: int, workers: int, log_level: s
     with ctx.store(migrate=False):
         pass  # refuses to start on a missing, older or newer schema
     os.environ[ENV_PREFIX + "DATABASE_URL"] = ctx.settings.database_url
+    if ctx.settings.counters_url is not None:
+        os.environ[ENV_PREFIX + "COUNTERS_URL"] = ctx.settings.counters_url
     made_dir = None
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         made_dir = tempfile.mkdtemp(prefix="engagement-api-metrics-")

@@ -13,7 +13,16 @@ from datetime import datetime
 from typing import Protocol
 
 from engagement_api.contract.policy import PostFacts
-from engagement_api.domain import AccessToken, App, BatchRecord, Deltas, Post, PostRecord, User
+from engagement_api.domain import (
+    AccessToken,
+    App,
+    BatchRecord,
+    Deltas,
+    PendingBatch,
+    Post,
+    PostRecord,
+    User,
+)
 
 #: Nonces are remembered this long (seconds); the timestamp window must not exceed it.
 NONCE_RETENTION = 3600
@@ -151,6 +160,41 @@ class MeteringStore(Protocol):
         ...
 
 
+class LedgerStore(Protocol):
+    """The catalog's side of counters kept in another store (:mod:`.split`): batches claimed
+    with their deltas until every counter shard has them, and the Posts sharing a video."""
+
+    def claim_batch(
+        self,
+        key: str,
+        checksum: str,
+        events: int,
+        size: int,
+        deltas: bytes,
+        batch_id: int,
+        now: datetime,
+    ) -> PendingBatch | None:
+        """In one transaction: None when the key is finished with this checksum; the pending
+        batch of the key when it is claimed already (by a crashed or a concurrent ingester),
+        else a new claim holding ``deltas`` and ``batch_id``. Raises
+        :class:`IdempotencyConflict` when the key is finished or claimed with another
+        checksum."""
+        ...
+
+    def pending_batches(self, claimed_before: datetime) -> list[PendingBatch]:
+        """Claims made at or before ``claimed_before`` (to the second), oldest first."""
+        ...
+
+    def finish_batch(self, key: str, now: datetime) -> bool:
+        """Move a claim to the finished batches, in one transaction; True when this call did."""
+        ...
+
+    def video_sharers(self, post_ids: Iterable[int]) -> list[tuple[int, int]]:
+        """``(post_id, sharer_id)`` for each given Post with a video and each Post (itself
+        included) whose video is the same."""
+        ...
+
+
 class SchemaStore(Protocol):
     """The life of one database: its schema, whether it answers, closing it."""
 
@@ -183,3 +227,7 @@ class SchemaStore(Protocol):
 
 class Store(SchemaStore, CatalogStore, CounterStore, CredentialStore, MeteringStore, Protocol):
     """Everything one backend provides (the SQLite and PostgreSQL backends provide it all)."""
+
+
+class CatalogBackend(Store, LedgerStore, Protocol):
+    """A store that can also keep the ledger for counters elsewhere (SQLite, PostgreSQL)."""
