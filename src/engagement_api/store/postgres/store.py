@@ -15,6 +15,7 @@ from engagement_api.store.migrations import migrations_for, refuse_newer, requir
 from engagement_api.store.postgres.catalog import PostgresCatalog
 from engagement_api.store.postgres.counters import PostgresCounters
 from engagement_api.store.postgres.credentials import PostgresCredentials
+from engagement_api.store.postgres.dashboard import PostgresDashboard
 from engagement_api.store.postgres.metering import PostgresMetering
 from engagement_api.store.postgres.partitions import Partitions
 from engagement_api.store.postgres.pool import Connection, PgPool, parse_url
@@ -23,7 +24,9 @@ MIGRATION_LOCK = 0x656E_6761_0002  # advisory lock key: one migrator at a time
 MIGRATIONS = "engagement_api.store.postgres"  # the package whose sql/ holds the migrations
 
 
-class PostgresStore(PostgresCatalog, PostgresCounters, PostgresCredentials, PostgresMetering):
+class PostgresStore(
+    PostgresCatalog, PostgresCounters, PostgresCredentials, PostgresMetering, PostgresDashboard
+):
     """Catalog, counters and credentials in one PostgreSQL database."""
 
     backend = "postgresql"
