@@ -59,12 +59,14 @@ def _defs(chart_id: str, count: int) -> str:
 
 
 def _nice_top(value: int) -> int:
-    """The smallest of 1, 2, 5 x 10^k at or above ``value`` (at least 1)."""
+    """The top of the y axis: 4 steps of 1, 2 or 5 x 10^k, the first 4 steps at or above
+    ``value`` (at least 4), so that every grid line has a whole number."""
+    wanted = max(1, -(-value // 4))
     step = 1
     while True:
         for factor in (1, 2, 5):
-            if step * factor >= value:
-                return step * factor
+            if step * factor >= wanted:
+                return 4 * step * factor
         step *= 10
 
 
@@ -145,10 +147,12 @@ def bar_chart(
 
 
 def _axis_label(bucket: str) -> str:
-    """``2026-11-26`` -> ``11-26``; ``2026-11-26T13`` -> ``13h``."""
-    if "T" in bucket:
-        return bucket.split("T", 1)[1] + "h"
-    return bucket[5:]
+    """``2026-11-26`` -> ``11-26``; ``2026-11-26T13`` -> ``13h``; ``2026-11-26T13:05Z`` ->
+    ``13:05``."""
+    if "T" not in bucket:
+        return bucket[5:]
+    time = bucket.split("T", 1)[1]
+    return time.removesuffix("Z") if ":" in time else time + "h"
 
 
 def _description(
