@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,postgres]"
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pip install --quiet -e ".[dev,postgres]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,6 +23,8 @@ demo: $(STAMP)
 ## Lint, format-check, type-check and run every test (in parallel, with branch coverage)
 # pytest-xdist workers: most tests wait on servers, so one more than the 2 cores is fastest.
 # Servers they share (PostgreSQL) are started once per run: tests/support/shared.py.
+# --dist loadgroup: the dashboard's browser tests (xdist group "browser") go to one worker, which
+# starts Chromium once (tests/dashboard/conftest.py; Debian's chromium is installed when missing).
 # The coverage data goes to a directory of this run's own (never a fixed file in the tree, which
 # a concurrent run would mix into its own), removed afterwards; the report is the terminal's.
 TEST_WORKERS ?= 3
@@ -31,7 +33,8 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests bench devtools
 	$(BIN)/mypy
 	cov=$$(mktemp -d) && trap 'rm -rf "$$cov"' EXIT && \
-	COVERAGE_FILE="$$cov/coverage" $(BIN)/pytest -n $(TEST_WORKERS) \
+	COVERAGE_FILE="$$cov/coverage" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+		$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup \
 		--cov --cov-report=term-missing:skip-covered
 
 lint: $(STAMP)

@@ -32,7 +32,7 @@ from tests.support.harness import (
     UNKNOWN,
 )
 
-pytestmark = pytest.mark.xdist_group("browser")
+pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.slow]
 
 ALICE_IN_RANGE = (RECENT, PHOTO, OLD, GIF, BIG)  # created 2026-08-01..2026-11-27, available
 
