@@ -99,7 +99,7 @@ def test_the_engagement_rate_needs_impressions() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "top"), [(0, 4), (3, 4), (5, 8), (35, 40), (41, 80), (900, 2000)]
+    ("value", "top"), [(0, 4), (3, 4), (5, 8), (9, 12), (35, 40), (41, 80), (900, 1200)]
 )
 def test_the_axis_top_is_four_whole_steps(value: int, top: int) -> None:
     assert _nice_top(value) == top

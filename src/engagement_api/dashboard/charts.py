@@ -59,12 +59,12 @@ def _defs(chart_id: str, count: int) -> str:
 
 
 def _nice_top(value: int) -> int:
-    """The top of the y axis: 4 steps of 1, 2 or 5 x 10^k, the first 4 steps at or above
-    ``value`` (at least 4), so that every grid line has a whole number."""
+    """The top of the y axis: 4 equal steps of a round whole number (1, 2, 3, 4, 5, 6 or 8 x
+    10^k), the smallest whose top is at or above ``value`` (at least 4)."""
     wanted = max(1, -(-value // 4))
     step = 1
     while True:
-        for factor in (1, 2, 5):
+        for factor in (1, 2, 3, 4, 5, 6, 8):
             if step * factor >= wanted:
                 return 4 * step * factor
         step *= 10
