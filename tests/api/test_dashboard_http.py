@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -13,6 +14,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from engagement_api.api.logging import ACCESS_LOGGER
 from engagement_api.service import credentials
 from engagement_api.service.dashboard import TOTALS_METRICS
 from tests.support.harness import (
@@ -159,10 +161,16 @@ def test_a_session_expires_after_its_lifetime(api: Api, operator: httpx.Client) 
     assert operator.get("/dashboard").status_code == 303
 
 
-def test_a_one_time_link_is_spent_once_and_expires(api: Api, browser: httpx.Client) -> None:
+def test_a_one_time_link_is_spent_once_and_expires(
+    api: Api, browser: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
     issued = credentials.create_dashboard_link(api.store, api.clock, ALICE, api.base_url, 600)
     path = issued.url.removeprefix(api.base_url)
-    page = browser.get(path)
+    with caplog.at_level(logging.INFO, logger=ACCESS_LOGGER):
+        page = browser.get(path)
+    logged = [r.getMessage() for r in caplog.records if r.name == ACCESS_LOGGER]
+    assert any('"path":"/dashboard/link/{token}"' in m for m in logged), logged
+    assert not any(path.rsplit("/", 1)[1] in m for m in logged)  # the token is never logged
     assert page.status_code == 200 and page.headers["referrer-policy"] == "no-referrer"
     assert browser.post(path, data={"csrf": "forged"}).status_code == 403
     used = browser.post(path, data={"csrf": _token(page)})
@@ -230,7 +238,7 @@ def test_a_posts_range_is_at_most_a_year_and_within_the_lookback(
     long = operator.get(f"/dashboard/posts/{RECENT}.csv?start=2025-01-01&end=2026-01-03")
     assert long.status_code == 400
     assert long.json() == {
-        "errors": ["start: 2025-01-01 to end: 2026-01-03 is 367 days; at most 366 allowed"]
+        "errors": ["start: 2025-01-01 to end: 2026-01-03 is 367 days; at most 365 allowed"]
     }
     early = operator.get(f"/dashboard/posts/{RECENT}.csv?start=2025-11-01&end=2025-11-20")
     assert early.status_code == 400  # the API's own lookback rule

@@ -45,7 +45,7 @@ STACKED_TYPES = 5
 #: Most Posts of one ``/totals`` request (spec section 3).
 TOTALS_BATCH = Endpoint.TOTALS.max_ids
 #: The longest range of days a Post page reads.
-MAX_RANGE_DAYS = 366
+MAX_RANGE_DAYS = 365
 #: What the overview's rank may be asked by.
 RANKABLE = (*TOTALS_METRICS, "engagement_rate")
 
