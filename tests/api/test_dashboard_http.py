@@ -17,6 +17,7 @@ import pytest
 from engagement_api.api.logging import ACCESS_LOGGER
 from engagement_api.service import credentials
 from engagement_api.service.dashboard import TOTALS_METRICS
+from tests.api.test_observability import access_lines_when
 from tests.support.harness import (
     ALICE,
     BOB,
@@ -168,9 +169,11 @@ def test_a_one_time_link_is_spent_once_and_expires(
     path = issued.url.removeprefix(api.base_url)
     with caplog.at_level(logging.INFO, logger=ACCESS_LOGGER):
         page = browser.get(path)
-    logged = [r.getMessage() for r in caplog.records if r.name == ACCESS_LOGGER]
-    assert any('"path":"/dashboard/link/{token}"' in m for m in logged), logged
-    assert not any(path.rsplit("/", 1)[1] in m for m in logged)  # the token is never logged
+        logged = access_lines_when(caplog, 1)  # (written once the answer is sent)
+    assert [(line["route"], line["path"]) for line in logged] == [
+        ("/dashboard/link/{token}", "/dashboard/link/{token}")
+    ]
+    assert path.rsplit("/", 1)[1] not in caplog.text  # the token is never logged
     assert page.status_code == 200 and page.headers["referrer-policy"] == "no-referrer"
     assert browser.post(path, data={"csrf": "forged"}).status_code == 403
     used = browser.post(path, data={"csrf": _token(page)})
@@ -210,6 +213,8 @@ def test_an_owner_sees_only_their_own_posts(owner: httpx.Client) -> None:
 
 OVERVIEW_ERRORS = [  # query, status, message
     ("user=nobody", 404, "No such user: nobody"),
+    ("user=%40", 404, "No such user: @"),
+    ("user=99999", 404, "No such user: 99999"),
     ("user=alice&metric=nope", 400, "metric: must be one of"),
     (
         "user=alice&start=2026-13-01",
@@ -322,10 +327,20 @@ def test_the_operators_pages_and_exports(api: Api, operator: httpx.Client) -> No
 
 
 def test_a_form_too_large_is_refused(browser: httpx.Client) -> None:
-    answer = browser.post("/dashboard/sign-in", content=b"a=" + b"x" * 20_000)
-    assert answer.status_code == 413
+    big = b"a=" + b"x" * 20_000
+    for path in ("/dashboard/sign-in", "/dashboard/sign-out", "/dashboard/link/abc"):
+        answer = browser.post(path, content=big)
+        assert answer.status_code == 413 and "Form too large" in answer.text, path
     answer = browser.post("/dashboard/sign-in", content=b"\xff\xfe=1")
     assert answer.status_code == 400
+
+
+def test_signing_in_again_ends_the_session_before(api: Api, operator: httpx.Client) -> None:
+    before = operator.cookies["ea_session"]
+    assert _owner(api, operator).status_code == 303  # the operator's browser takes a link
+    assert "Top Posts of @alice" in operator.get("/dashboard").text
+    with httpx.Client(base_url=api.base_url, cookies={"ea_session": before}) as old:
+        assert old.get("/dashboard", follow_redirects=False).status_code == 303
 
 
 def test_revoking_an_admin_key_ends_its_sessions(api: Api, browser: httpx.Client) -> None:

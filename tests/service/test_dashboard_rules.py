@@ -12,7 +12,7 @@ from engagement_api.auth.secrets import hash_secret
 from engagement_api.clock import ManualClock
 from engagement_api.contract.errors import BadRequest
 from engagement_api.dashboard.charts import _axis_label, _nice_top, _short, bar_chart
-from engagement_api.service.dashboard import PostCounts, Series, parse_range
+from engagement_api.service.dashboard import PostCounts, Series, check_metric, parse_range
 from engagement_api.service.sessions import Sessions
 from engagement_api.settings import Settings, SettingsError
 from engagement_api.store import open_store
@@ -88,6 +88,12 @@ def test_the_stack_is_the_largest_types_then_the_rest_of_engagements() -> None:
     assert [sum(v[i] for _, v in stacked) for i in range(2)] == values["engagements"]
     quiet = Series(buckets, {"engagements": [0, 0], "favorites": [0, 0]})
     assert quiet.stacked() == []
+
+
+def test_the_overview_is_ranked_by_a_metric_it_shows() -> None:
+    assert check_metric("engagement_rate") == "engagement_rate"
+    with pytest.raises(BadRequest, match="metric: must be one of impressions, engagements"):
+        check_metric("media_views")
 
 
 def test_the_engagement_rate_needs_impressions() -> None:

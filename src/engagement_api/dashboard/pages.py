@@ -33,6 +33,7 @@ from engagement_api.service.dashboard import (
     RANKABLE,
     Overview,
     Series,
+    check_metric,
     parse_range,
 )
 
@@ -87,9 +88,7 @@ def _viewed_user(ctx: Context) -> User | None:
 def _overview(ctx: Context) -> tuple[User | None, Overview | None, date, date, str]:
     reader = ctx.state.reader
     start, end = parse_range(ctx.query("start"), ctx.query("end"), reader.now, OVERVIEW_DAYS, None)
-    metric = ctx.query("metric") or "engagements"
-    if metric not in RANKABLE:
-        raise BadRequest(f"metric: must be one of {', '.join(RANKABLE)}, not {metric!r}")
+    metric = check_metric(ctx.query("metric") or "engagements")
     user = _viewed_user(ctx)
     if user is None:
         return None, None, start, end, metric

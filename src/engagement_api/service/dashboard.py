@@ -86,6 +86,13 @@ def parse_range(
     return first, last
 
 
+def check_metric(metric: str) -> str:
+    """What the overview may be ranked by; :class:`BadRequest` naming the field else."""
+    if metric not in RANKABLE:
+        raise BadRequest(f"metric: must be one of {', '.join(RANKABLE)}, not {metric!r}")
+    return metric
+
+
 def midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
@@ -204,8 +211,7 @@ class DashboardReader:
     # -- the overview ---------------------------------------------------------------------------
 
     def overview(self, user: User, start: date, end: date, metric: str) -> Overview:
-        if metric not in RANKABLE:
-            raise BadRequest(f"metric: must be one of {', '.join(RANKABLE)}, not {metric!r}")
+        check_metric(metric)
         first, last = midnight(start), midnight(end)
         facts = self.catalog.post_facts(self.catalog.posts_by_author(user.id))
         wanted = [f for f in facts.values() if first <= f.created_at < last]
