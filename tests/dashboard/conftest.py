@@ -1,8 +1,10 @@
-"""The dashboard's fixtures: one headless Chromium per test session, one server per module.
+"""The dashboard's fixtures: one headless Chromium and one server per module.
 
 - ``browser``: Debian's Chromium (installed when missing, :mod:`tests.support.browser`) driven
   by playwright; every browser test is in the xdist group ``browser``, so one worker runs
-  them all and starts the browser once.
+  them all and starts the browser once. Module-scoped, not session-scoped: playwright's sync
+  API keeps an asyncio loop running in the thread while it is started, and the tests that run
+  after these on the same worker (``asyncio.run``) need it stopped.
 - ``dashboard``: the real app in uvicorn on a thread of its own (a free loopback port), on a
   SQLite store with the harness's world (alice, bob, carol and their Posts) and a few weeks of
   events, at the tests' frozen NOW; an admin key and the API's own credentials.
@@ -92,7 +94,7 @@ class Dashboard:
         return issued.url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with FileLock(str(Path(tempfile.gettempdir()) / "engagement-api-chromium.lock")):

@@ -113,7 +113,7 @@ async def sign_in(request: Request) -> Response:
 async def link(request: Request) -> Response:
     state = dashboard_of(request)
     if request.method == "GET":
-        return _link_page(state, request)
+        return await run_in_threadpool(_link_page, state, request)
     try:
         form = await read_form(request)
     except ApiError as exc:
