@@ -6,12 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo demo-cluster test lint bench bench-postgres bench-clickhouse bench-load bench-read install clean
+.PHONY: demo demo-cluster test lint bench bench-postgres bench-clickhouse bench-load bench-read bench-dashboard install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,postgres,clickhouse]"
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pip install --quiet -e ".[dev,postgres,clickhouse]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -27,6 +27,8 @@ demo-cluster: $(STAMP)
 ## Lint, format-check, type-check and run every test (in parallel, with branch coverage)
 # pytest-xdist workers: most tests wait on servers, so one more than the 2 cores is fastest.
 # Servers they share (PostgreSQL) are started once per run: tests/support/shared.py.
+# --dist loadgroup: the dashboard's browser tests (xdist group "browser") go to one worker, which
+# starts Chromium once (tests/dashboard/conftest.py; Debian's chromium is installed when missing).
 # The coverage data goes to a directory of this run's own (never a fixed file in the tree, which
 # a concurrent run would mix into its own), removed afterwards; the report is the terminal's.
 TEST_WORKERS ?= 3
@@ -35,7 +37,8 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests bench devtools
 	$(BIN)/mypy
 	cov=$$(mktemp -d) && trap 'rm -rf "$$cov"' EXIT && \
-	COVERAGE_FILE="$$cov/coverage" $(BIN)/pytest -n $(TEST_WORKERS) \
+	COVERAGE_FILE="$$cov/coverage" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+		$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup \
 		--cov --cov-report=term-missing:skip-covered
 
 lint: $(STAMP)
@@ -58,6 +61,9 @@ bench-load: $(STAMP)
 
 bench-read: $(STAMP)
 	$(BIN)/python -m bench.read
+
+bench-dashboard: $(STAMP)
+	$(BIN)/python -m bench.dashboard
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-data

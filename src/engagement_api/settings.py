@@ -47,6 +47,15 @@ class Settings:
     default_rate_limit: int = 600
     #: gzip level of the answers (1 fastest ... 9 smallest), when the client accepts gzip.
     gzip_level: int = 1
+    #: The address people reach this server at: the base of dashboard sign-in links.
+    public_url: str = "http://127.0.0.1:8000"
+    #: How long a dashboard sign-in link stays usable, in seconds (it is usable once).
+    dashboard_link_ttl: int = 900
+    #: How long a dashboard session lasts after sign-in, in seconds (12 hours).
+    session_lifetime: int = 12 * 3600
+    #: The secret that signs dashboard cookies and CSRF tokens; empty: one is made on first use
+    #: and kept in the database, so every server process on it signs alike.
+    session_secret: str = field(default="", repr=False)
     #: The clock every time rule reads ("now"); not an environment setting.
     clock: Clock = field(default_factory=SystemClock, compare=False, repr=False)
 
@@ -58,11 +67,15 @@ class Settings:
             "max_ingest_bytes",
             "max_ingest_lines",
             "default_rate_limit",
+            "dashboard_link_ttl",
+            "session_lifetime",
         ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be a positive integer")
         if not 1 <= self.gzip_level <= 9:
             raise SettingsError("gzip_level must be an integer from 1 to 9")
+        if not self.public_url.startswith(("http://", "https://")):
+            raise SettingsError("public_url must start with http:// or https://")
         if self.timestamp_window > 3600:
             raise SettingsError("timestamp_window must be at most 3600 seconds")
 

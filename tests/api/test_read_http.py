@@ -70,7 +70,7 @@ backend = backends(SINGLE_DATABASE)
             404,
             "No such path: /insights/engagement/totals/extra",
         ),
-        ("GET", "/", 404, "No such path: /"),
+        ("GET", "/nothing-here", 404, "No such path: /nothing-here"),  # (/ is the dashboard's)
     ],
 )
 def test_unknown_path_or_method(

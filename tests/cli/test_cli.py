@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from engagement_api.auth.secrets import hash_secret
 from engagement_api.cli.main import cli
 from engagement_api.store import open_store
 from engagement_api.store.migrations import migrations_for
@@ -54,9 +55,32 @@ def test_apps_tokens_and_ingest_keys_have_the_documented_keys(db: str) -> None:
     assert revoked["revoked"] is True
 
 
+def test_admin_keys_and_dashboard_links(db: str) -> None:
+    key = str(ok_json(db, "admin-keys", "create")["admin_key"])
+    assert key.isalnum() and len(key) == 48
+    ok_json(db, "load", "users", "-", stdin=USERS)
+    link = ok_json(db, "dashboard-link", "--user", "42")
+    assert str(link["url"]).startswith("http://127.0.0.1:8000/dashboard/link/")
+    assert link["user_id"] == "42" and str(link["expires_at"]).endswith("Z")
+    other = ok_json(db, "dashboard-link", "--user", "43", "--base-url", "https://x.example/")
+    assert str(other["url"]).startswith("https://x.example/dashboard/link/")
+    human = run(db, "dashboard-link", "--user", "43")
+    assert human.exit_code == 0 and "usable once, until" in human.stdout
+    store = open_store(db)
+    try:
+        assert store.has_admin_key(hash_secret(key))
+    finally:
+        store.close()
+    assert ok_json(db, "admin-keys", "revoke", key) == {"revoked": True}
+    again = run(db, "admin-keys", "revoke", key)
+    assert again.exit_code == 1 and "no such admin key" in again.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (("dashboard-link", "--user", "999"), "error: no user with id 999"),
+        (("dashboard-link", "--user", "42", "--base-url", "x.example"), "error: base URL must"),
         (("apps", "disable", "nope"), "error: no app with consumer key 'nope'"),
         (("tokens", "create", "--app", "nope", "--user", "42"), "error: no app with consumer key"),
         (("tokens", "revoke", "nope"), "error: no such access token"),

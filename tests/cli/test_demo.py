@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -29,8 +30,12 @@ def test_demo_seeds_through_the_load_path_and_prints_working_credentials(tmp_pat
         "user_id",
         "own_tweet_ids",
         "top_tweet_ids",
+        "admin_key",
+        "dashboard_link",
     ):
         assert info[key], key
+    assert info["dashboard_url"] == "http://127.0.0.1:8000/dashboard"
+    assert info["dashboard_link"].startswith("http://127.0.0.1:8000/dashboard/link/")
     store = open_store(url)
     try:
         app = store.app_by_bearer(hash_secret(info["bearer_token"]))
@@ -38,6 +43,9 @@ def test_demo_seeds_through_the_load_path_and_prints_working_credentials(tmp_pat
         token = store.get_token(info["access_token"])
         assert token is not None and str(token.user_id) == info["user_id"]
         assert store.has_ingest_key(hash_secret(info["ingest_key"]))
+        assert store.has_admin_key(hash_secret(info["admin_key"]))
+        token_hash = hash_secret(info["dashboard_link"].rsplit("/", 1)[1])
+        assert store.spend_link(token_hash, datetime.now(UTC)) == int(info["user_id"])
         own = [int(i) for i in info["own_tweet_ids"]]
         posts = store.get_posts(own)
         assert {str(p.author_id) for p in posts.values()} == {info["user_id"]}

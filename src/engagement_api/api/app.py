@@ -11,6 +11,8 @@ from engagement_api.api.errors import EXCEPTION_HANDLERS, CatchAllMiddleware
 from engagement_api.api.logging import AccessLogMiddleware
 from engagement_api.api.prometheus import Metrics, MetricsMiddleware
 from engagement_api.api.state import AppState
+from engagement_api.dashboard import DashboardState
+from engagement_api.dashboard import routes as dashboard_routes
 from engagement_api.settings import Settings
 from engagement_api.store.protocols import Store
 
@@ -30,6 +32,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             *usage.routes,
             *prometheus.routes,
             *openapi.routes,
+            *dashboard_routes,
         ],
         middleware=[
             # outermost first: the log line and the metrics see the final status (500 included)
@@ -43,6 +46,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     )
     app.router.redirect_slashes = False  # /totals/ is an unknown path (404), not a redirect
     app.state.engagement = AppState.build(settings, store)
+    app.state.dashboard = DashboardState.build(settings, store, app.state.engagement.reader)
     app.state.metrics = counters
     app.state.openapi = openapi.document(settings)
     return app

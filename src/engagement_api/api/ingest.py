@@ -54,7 +54,8 @@ Handler = Callable[[AppState, Request, Body], Accepted | EventsAccepted]
 
 
 def _counted(kind: str, handler: Handler, metrics: Metrics) -> Handler:
-    """``handler`` with its outcome counted: batches, accepted records, rejected lines."""
+    """``handler`` with its outcome counted: batches, accepted records, rejected lines (also
+    in the store's ingest log, which the dashboard shows)."""
 
     def run(state: AppState, request: Request, body: Body) -> Accepted | EventsAccepted:
         try:
@@ -62,6 +63,8 @@ def _counted(kind: str, handler: Handler, metrics: Metrics) -> Handler:
         except BatchRejected as exc:
             metrics.ingest_batches.labels(kind, "rejected").inc()
             metrics.ingest_rejected_lines.labels(kind).inc(exc.bad_lines)
+            now = state.settings.clock.now()
+            state.store.record_rejection(kind, exc.bad_lines, len(body.data), now)
             raise
         except Conflict:
             metrics.ingest_batches.labels(kind, "conflict").inc()

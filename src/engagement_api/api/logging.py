@@ -7,9 +7,11 @@ consumer key of the app whose credentials were proven, else null), ``auth`` (``o
 sees it: behind a trusted proxy, the forwarded one).
 
 Never logged: headers, query strings, bodies, signatures, nonces, tokens, secrets or ingest
-keys. The consumer key is an identifier, not a secret (it travels in clear in every OAuth
-header). The ``serve`` command sends this logger to standard output, one line per request, and
-turns uvicorn's own access log off (it would log query strings).
+keys. A route whose path carries a secret (``{token}``: the dashboard's one-time sign-in link)
+is logged by its template, never by its path. The consumer key is an identifier, not a secret
+(it travels in clear in every OAuth header). The ``serve`` command sends this logger to
+standard output, one line per request, and turns uvicorn's own access log off (it would log
+query strings).
 """
 
 from __future__ import annotations
@@ -99,12 +101,18 @@ class AccessLogMiddleware:
                 )
 
 
+#: A path parameter that is a secret: such a route's path is logged as its template.
+SECRET_PARAMETER: Final = "{token}"  # noqa: S105 (a parameter's name, not a secret)
+
+
 def line(scope: Scope, status: int, duration_ms: float, note: RequestNote) -> str:
+    route = route_template(scope)
+    path = route if SECRET_PARAMETER in route else str(scope.get("path", ""))[:512]
     record: dict[str, Any] = {
         "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "method": scope.get("method"),
-        "route": route_template(scope),
-        "path": str(scope.get("path", ""))[:512],
+        "route": route,
+        "path": path,
         "status": status,
         "duration_ms": round(duration_ms, 3),
         "app": note.app,

@@ -1,4 +1,5 @@
-"""`apps`, `tokens` and `ingest-keys`: issuing and withdrawing credentials."""
+"""`apps`, `tokens`, `ingest-keys`, `admin-keys` and `dashboard-link`: issuing and withdrawing
+credentials."""
 
 from __future__ import annotations
 
@@ -150,3 +151,48 @@ def ingest_keys_create(ctx: CliContext) -> None:
     with ctx.store() as store:
         key = credentials.create_ingest_key(store, ctx.settings.clock)
     ctx.emit({"ingest_key": key}, f"ingest_key: {key}\n(not shown again)")
+
+
+@click.group("admin-keys")
+def admin_keys() -> None:
+    """Keys that sign an operator in to the dashboard (every user, Post, ingest, usage)."""
+
+
+@admin_keys.command("create")
+@with_defaults
+def admin_keys_create(ctx: CliContext) -> None:
+    """Create an admin key (shown once; stored hashed)."""
+    with ctx.store() as store:
+        key = credentials.create_admin_key(store, ctx.settings.clock)
+    ctx.emit({"admin_key": key}, f"admin_key: {key}\n(not shown again)")
+
+
+@admin_keys.command("revoke")
+@click.argument("admin_key")
+@with_defaults
+def admin_keys_revoke(ctx: CliContext, admin_key: str) -> None:
+    """Revoke an admin key: the dashboard sessions signed in with it end at once."""
+    with ctx.store() as store:
+        credentials.revoke_admin_key(store, admin_key)
+    ctx.emit({"revoked": True}, "revoked (its dashboard sessions are ended)")
+
+
+@click.command("dashboard-link")
+@click.option("--user", "user_id", required=True, callback=_user_id, help="The user's ID.")
+@click.option(
+    "--base-url",
+    default=None,
+    help="Where the server is reached (default: ENGAGEMENT_API_PUBLIC_URL).",
+)
+@with_defaults
+def dashboard_link(ctx: CliContext, user_id: int, base_url: str | None) -> None:
+    """A one-time link that signs USER in to the dashboard to see their own Posts."""
+    settings = ctx.settings
+    base = base_url or settings.public_url
+    with ctx.store() as store:
+        issued = credentials.create_dashboard_link(
+            store, settings.clock, user_id, base, settings.dashboard_link_ttl
+        )
+    expires = issued.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    data = {"url": issued.url, "user_id": str(issued.user_id), "expires_at": expires}
+    ctx.emit(data, f"{issued.url}\n(usable once, until {expires})")

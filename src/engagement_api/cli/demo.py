@@ -103,10 +103,10 @@ def demo(
                 Path(file + suffix).unlink(missing_ok=True)
     click.echo(f"seeding {url}: {users} users, {tweets} Posts, {days} days of events ...", err=True)
     clock = ctx.settings.clock
+    base = f"http://{host}:{port}"
     with ctx.store() as store:
         data = seeding.seed(store, clock, users, tweets, days, seed)
-        creds = seeding.issue_credentials(store, clock, data)
-    base = f"http://{host}:{port}"
+        creds = seeding.issue_credentials(store, clock, data, base, ctx.settings.dashboard_link_ttl)
     info = {
         "database_url": url,
         "counters_url": ctx.settings.counters_url,
@@ -121,11 +121,20 @@ def demo(
         "ingest_key": creds.ingest_key,
         "own_tweet_ids": [str(p) for p in creds.own_posts],
         "top_tweet_ids": [str(p) for p in creds.top_posts],
+        "dashboard_url": f"{base}/dashboard",
+        "admin_key": creds.admin_key,
+        "dashboard_link": creds.dashboard_link,
     }
     human = "\n".join(
         [
             f"Demo database: {url}"
             + (f" (counters: {ctx.settings.counters_url})" if ctx.settings.counters_url else ""),
+            "",
+            f"Dashboard: open {base}/dashboard in a browser and sign in with the admin key",
+            f"  {creds.admin_key}",
+            f"or, as @{creds.handle} (their own Posts only), open this one-time link"
+            f" (usable once, for {ctx.settings.dashboard_link_ttl // 60} minutes):",
+            f"  {creds.dashboard_link}",
             "",
             "App-only request (bearer token), ready to paste:",
             _curl(base, creds),

@@ -22,6 +22,8 @@ def cli(ctx: click.Context) -> None:
 cli.add_command(credentials.apps)
 cli.add_command(credentials.tokens)
 cli.add_command(credentials.ingest_keys)
+cli.add_command(credentials.admin_keys)
+cli.add_command(credentials.dashboard_link)
 cli.add_command(demo.demo)
 cli.add_command(demo.generate)
 cli.add_command(load.load)

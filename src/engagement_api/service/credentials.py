@@ -1,19 +1,21 @@
-"""Issuing credentials: apps, access tokens, ingest keys. Shared by the CLI, the demo and the
-benchmarks.
+"""Issuing credentials: apps, access tokens, ingest keys, admin keys and dashboard sign-in
+links. Shared by the CLI, the demo, the dashboard and the benchmarks.
 
 Everything issued is letters and digits only (spec section 2). Secrets that need not be
-recovered (bearer tokens, ingest keys) are stored as SHA-256 digests and shown once.
+recovered (bearer tokens, ingest keys, admin keys, link tokens) are stored as SHA-256
+digests and shown once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from engagement_api.auth.secrets import hash_secret, new_key
 from engagement_api.clock import Clock
 from engagement_api.domain import AccessToken
-from engagement_api.store.protocols import CatalogStore, CredentialStore
+from engagement_api.store.protocols import CatalogStore, CredentialStore, SessionStore
 
 
 class _TokenIssuer(CredentialStore, CatalogStore, Protocol):
@@ -55,3 +57,46 @@ def create_ingest_key(store: CredentialStore, clock: Clock) -> str:
     key = new_key(48)
     store.create_ingest_key(hash_secret(key), clock.now())
     return key
+
+
+def create_admin_key(store: CredentialStore, clock: Clock) -> str:
+    """A key that signs an operator in to the dashboard (shown once; stored hashed)."""
+    key = new_key(48)
+    store.create_admin_key(hash_secret(key), clock.now())
+    return key
+
+
+def revoke_admin_key(store: CredentialStore, admin_key: str) -> None:
+    """Revoke the key; its dashboard sessions end with it."""
+    if not store.revoke_admin_key(hash_secret(admin_key)):
+        raise AdminError("no such admin key (or revoked already)")
+
+
+class _LinkIssuer(SessionStore, CatalogStore, Protocol):
+    """A link is made for a user of the catalog."""
+
+
+#: Where a one-time link leads (``/dashboard/link/<token>``).
+LINK_PATH = "/dashboard/link/"
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    url: str
+    user_id: int
+    expires_at: datetime
+
+
+def create_dashboard_link(
+    store: _LinkIssuer, clock: Clock, user_id: int, base_url: str, ttl: int
+) -> IssuedLink:
+    """A one-time sign-in link for a Post owner: usable once, for ``ttl`` seconds."""
+    if not base_url.startswith(("http://", "https://")):
+        raise AdminError(f"base URL must start with http:// or https://, not {base_url!r}")
+    if user_id not in store.get_users([user_id]):
+        raise AdminError(f"no user with id {user_id}; load users first")
+    token = new_key(43)
+    now = clock.now()
+    expires = now + timedelta(seconds=ttl)
+    store.create_link(hash_secret(token), user_id, now, expires)
+    return IssuedLink(base_url.rstrip("/") + LINK_PATH + token, user_id, expires)

@@ -32,6 +32,10 @@ class DemoCredentials:
     own_posts: list[int]
     #: The most engaged available Posts overall (for app-only /totals examples).
     top_posts: list[int]
+    #: Signs an operator in to the dashboard.
+    admin_key: str
+    #: A one-time link that signs the demo user in to the dashboard (their own Posts).
+    dashboard_link: str
 
 
 def _ndjson(records: list[dict[str, object]]) -> bytes:
@@ -49,8 +53,15 @@ def seed(store: Store, clock: Clock, users: int, tweets: int, days: int, seed: i
     return data
 
 
-def issue_credentials(store: Store, clock: Clock, data: Synthetic) -> DemoCredentials:
-    """An app, an access token for the busiest author, an ingest key."""
+def issue_credentials(
+    store: Store,
+    clock: Clock,
+    data: Synthetic,
+    base_url: str = "http://127.0.0.1:8000",
+    link_ttl: int = 900,
+) -> DemoCredentials:
+    """An app, an access token for the busiest author, an ingest key, an admin key and a
+    one-time dashboard link for that author (served at ``base_url``)."""
     volume: dict[int, int] = defaultdict(int)
     recent: dict[int, int] = defaultdict(int)  # in the last 28 hours: what /28hr shows
     since = format_timestamp(data.now - timedelta(hours=28))
@@ -88,4 +99,8 @@ def issue_credentials(store: Store, clock: Clock, data: Synthetic) -> DemoCreden
         ingest_key=credentials.create_ingest_key(store, clock),
         own_posts=own[:5],
         top_posts=ranked[:5],
+        admin_key=credentials.create_admin_key(store, clock),
+        dashboard_link=credentials.create_dashboard_link(
+            store, clock, user_id, base_url, link_ttl
+        ).url,
     )

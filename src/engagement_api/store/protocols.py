@@ -17,7 +17,9 @@ from engagement_api.domain import (
     AccessToken,
     App,
     BatchRecord,
+    DashboardSession,
     Deltas,
+    IngestMinute,
     PendingBatch,
     Post,
     PostRecord,
@@ -49,6 +51,11 @@ class CatalogStore(Protocol):
         ...
 
     def posts_by_author(self, author_id: int) -> list[int]: ...
+
+    def list_users(self, after: str, limit: int) -> list[User]:
+        """Up to ``limit`` users whose lower-cased handle sorts after ``after`` (``""``: from
+        the first), in that order (byte order of the lower-cased handle)."""
+        ...
 
 
 class CounterStore(Protocol):
@@ -131,6 +138,17 @@ class CredentialStore(Protocol):
 
     def has_ingest_key(self, key_hash: str) -> bool: ...
 
+    def create_admin_key(self, key_hash: str, now: datetime) -> None: ...
+
+    def has_admin_key(self, key_hash: str) -> bool:
+        """Whether the key was issued and is not revoked."""
+        ...
+
+    def revoke_admin_key(self, key_hash: str) -> bool:
+        """Revoke the key and end every dashboard session signed in with it, in one
+        transaction; False when no such key is active."""
+        ...
+
     def use_nonce(self, consumer_key: str, nonce: str, timestamp: int, now: datetime) -> bool:
         """Record a nonce; False when this consumer key used it already (a replay).
 
@@ -195,6 +213,51 @@ class LedgerStore(Protocol):
         ...
 
 
+class SessionStore(Protocol):
+    """The dashboard's sessions and one-time sign-in links (kept by the digest of their secret
+    only) and the secret that signs its cookies."""
+
+    def session_secret(self, candidate: str) -> str:
+        """The stored cookie-signing secret; ``candidate`` is stored and returned when there is
+        none yet (atomically: every process gets the same one)."""
+        ...
+
+    def create_session(self, session_hash: str, session: DashboardSession) -> None:
+        """Store a session (and forget sessions and links that expired before it began)."""
+        ...
+
+    def get_session(self, session_hash: str, now: datetime) -> DashboardSession | None:
+        """The session, unless it is unknown, ended, expired at ``now``, or an operator's whose
+        admin key was revoked."""
+        ...
+
+    def end_session(self, session_hash: str) -> bool: ...
+
+    def create_link(
+        self, token_hash: str, user_id: int, now: datetime, expires_at: datetime
+    ) -> None: ...
+
+    def spend_link(self, token_hash: str, now: datetime) -> int | None:
+        """Mark the link used and return its user; None when it is unknown, used already or
+        expired. Atomic: of two concurrent uses, one gets the user."""
+        ...
+
+
+class IngestLogStore(Protocol):
+    """What the dashboard shows of the write road: the ledger's batches and the batches refused
+    for bad lines."""
+
+    def record_rejection(self, kind: str, lines: int, size: int, now: datetime) -> None: ...
+
+    def recent_batches(self, limit: int) -> list[BatchRecord]:
+        """The last ``limit`` batches applied, newest first."""
+        ...
+
+    def ingest_minutes(self, since: datetime, until: datetime) -> list[IngestMinute]:
+        """Per minute with any activity in ``[since, until)``, ascending."""
+        ...
+
+
 class SchemaStore(Protocol):
     """The life of one database: its schema, whether it answers, closing it."""
 
@@ -225,7 +288,16 @@ class SchemaStore(Protocol):
     def close(self) -> None: ...
 
 
-class Store(SchemaStore, CatalogStore, CounterStore, CredentialStore, MeteringStore, Protocol):
+class Store(
+    SchemaStore,
+    CatalogStore,
+    CounterStore,
+    CredentialStore,
+    MeteringStore,
+    SessionStore,
+    IngestLogStore,
+    Protocol,
+):
     """Everything one backend provides (the SQLite and PostgreSQL backends provide it all)."""
 
 

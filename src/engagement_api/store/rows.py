@@ -9,7 +9,7 @@ from typing import Any
 
 from engagement_api.contract.ids import from_signed
 from engagement_api.contract.policy import PostFacts
-from engagement_api.domain import AccessToken, App
+from engagement_api.domain import AccessToken, App, DashboardSession, IngestMinute
 
 #: What ``post_facts`` reads of each Post (``FROM posts``).
 FACT_COLUMNS = "id, author_id, created_at, protected OR deleted"
@@ -43,3 +43,31 @@ def facts_from_rows(rows: Iterable[tuple[Any, ...]], into: dict[int, PostFacts])
         into[post_id] = PostFacts(
             post_id, from_signed(author), datetime.fromtimestamp(created, UTC), not hidden
         )
+
+
+#: What ``get_session`` reads (``FROM dashboard_sessions s``).
+SESSION_COLUMNS = "s.role, s.user_id, s.admin_key_hash, s.created_at, s.expires_at"
+
+
+def session_from_row(row: tuple[Any, ...]) -> DashboardSession:
+    """A :class:`DashboardSession` from a row of :data:`SESSION_COLUMNS`."""
+    return DashboardSession(
+        row[0],
+        None if row[1] is None else from_signed(row[1]),
+        row[2],
+        datetime.fromtimestamp(row[3], UTC),
+        datetime.fromtimestamp(row[4], UTC),
+    )
+
+
+def ingest_minutes_from_rows(
+    applied: Iterable[tuple[Any, ...]], rejected: Iterable[tuple[Any, ...]]
+) -> list[IngestMinute]:
+    """Rows ``(minute, batches, events)`` of the ledger and ``(minute, batches, lines)`` of the
+    refused batches, merged per minute, ascending."""
+    minutes: dict[int, list[int]] = {}
+    for minute, batches, events in applied:
+        minutes.setdefault(int(minute), [0, 0, 0, 0])[0:2] = [int(batches), int(events)]
+    for minute, batches, lines in rejected:
+        minutes.setdefault(int(minute), [0, 0, 0, 0])[2:4] = [int(batches), int(lines)]
+    return [IngestMinute(m, *minutes[m]) for m in sorted(minutes)]

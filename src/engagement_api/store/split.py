@@ -39,7 +39,9 @@ from engagement_api.domain import (
     AccessToken,
     App,
     BatchRecord,
+    DashboardSession,
     Deltas,
+    IngestMinute,
     PendingBatch,
     Post,
     PostRecord,
@@ -307,6 +309,47 @@ class SplitStore:
 
     def usage(self, consumer_key: str, month: str) -> int:
         return self.catalog.usage(consumer_key, month)
+
+    def list_users(self, after: str, limit: int) -> list[User]:
+        return self.catalog.list_users(after, limit)
+
+    def create_admin_key(self, key_hash: str, now: datetime) -> None:
+        self.catalog.create_admin_key(key_hash, now)
+
+    def has_admin_key(self, key_hash: str) -> bool:
+        return self.catalog.has_admin_key(key_hash)
+
+    def revoke_admin_key(self, key_hash: str) -> bool:
+        return self.catalog.revoke_admin_key(key_hash)
+
+    def session_secret(self, candidate: str) -> str:
+        return self.catalog.session_secret(candidate)
+
+    def create_session(self, session_hash: str, session: DashboardSession) -> None:
+        self.catalog.create_session(session_hash, session)
+
+    def get_session(self, session_hash: str, now: datetime) -> DashboardSession | None:
+        return self.catalog.get_session(session_hash, now)
+
+    def end_session(self, session_hash: str) -> bool:
+        return self.catalog.end_session(session_hash)
+
+    def create_link(
+        self, token_hash: str, user_id: int, now: datetime, expires_at: datetime
+    ) -> None:
+        self.catalog.create_link(token_hash, user_id, now, expires_at)
+
+    def spend_link(self, token_hash: str, now: datetime) -> int | None:
+        return self.catalog.spend_link(token_hash, now)
+
+    def record_rejection(self, kind: str, lines: int, size: int, now: datetime) -> None:
+        self.catalog.record_rejection(kind, lines, size, now)
+
+    def recent_batches(self, limit: int) -> list[BatchRecord]:
+        return self.catalog.recent_batches(limit)
+
+    def ingest_minutes(self, since: datetime, until: datetime) -> list[IngestMinute]:
+        return self.catalog.ingest_minutes(since, until)
 
 
 def _wall_clock() -> datetime:

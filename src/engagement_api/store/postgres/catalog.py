@@ -245,3 +245,13 @@ class PostgresCatalog:
             ).fetchall()
         )
         return sorted(from_signed(r[0]) for r in rows)
+
+    def list_users(self, after: str, limit: int) -> list[User]:
+        rows = self._db.read(
+            lambda conn: conn.execute(
+                'SELECT id, handle FROM users WHERE handle_lc COLLATE "C" > %s '
+                'ORDER BY handle_lc COLLATE "C" LIMIT %s',
+                (after, limit),
+            ).fetchall()
+        )
+        return [User(from_signed(uid), handle) for uid, handle in rows]

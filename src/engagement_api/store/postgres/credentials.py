@@ -1,4 +1,4 @@
-"""Apps, access tokens, ingest keys and OAuth nonces on PostgreSQL (mixed into PostgresStore).
+"""Apps, access tokens, ingest and admin keys, nonces on PostgreSQL (mixed into PostgresStore).
 
 The same statements and results as :mod:`engagement_api.store.sqlite.credentials`.
 """
@@ -135,6 +135,29 @@ class PostgresCredentials:
     def has_ingest_key(self, key_hash: str) -> bool:
         query = "SELECT 1 FROM ingest_keys WHERE key_hash = %s"
         return self._db.read(lambda conn: _one(conn, query, (key_hash,))) is not None
+
+    def create_admin_key(self, key_hash: str, now: datetime) -> None:
+        self._db.transact(
+            lambda conn: conn.execute(
+                "INSERT INTO admin_keys (key_hash, created_at, revoked) VALUES (%s, %s, false)",
+                (key_hash, int(now.timestamp())),
+            )
+        )
+
+    def has_admin_key(self, key_hash: str) -> bool:
+        query = "SELECT 1 FROM admin_keys WHERE key_hash = %s AND NOT revoked"
+        return self._db.read(lambda conn: _one(conn, query, (key_hash,))) is not None
+
+    def revoke_admin_key(self, key_hash: str) -> bool:
+        def work(conn: Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE admin_keys SET revoked = true WHERE key_hash = %s AND NOT revoked",
+                (key_hash,),
+            )
+            conn.execute("DELETE FROM dashboard_sessions WHERE admin_key_hash = %s", (key_hash,))
+            return cur.rowcount == 1
+
+        return self._db.transact(work)
 
     def use_nonce(self, consumer_key: str, nonce: str, timestamp: int, now: datetime) -> bool:
         """On the metering pool (see :mod:`.metering`): one round trip, no wait for the WAL

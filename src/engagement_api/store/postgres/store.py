@@ -15,6 +15,7 @@ from engagement_api.store.migrations import migrations_for, refuse_newer, requir
 from engagement_api.store.postgres.catalog import PostgresCatalog
 from engagement_api.store.postgres.counters import PostgresCounters
 from engagement_api.store.postgres.credentials import PostgresCredentials
+from engagement_api.store.postgres.dashboard import PostgresDashboard
 from engagement_api.store.postgres.ledger import PostgresLedger
 from engagement_api.store.postgres.metering import PostgresMetering
 from engagement_api.store.postgres.partitions import Partitions
@@ -25,7 +26,12 @@ MIGRATIONS = "engagement_api.store.postgres"  # the package whose sql/ holds the
 
 
 class PostgresStore(
-    PostgresCatalog, PostgresCounters, PostgresCredentials, PostgresMetering, PostgresLedger
+    PostgresCatalog,
+    PostgresCounters,
+    PostgresCredentials,
+    PostgresMetering,
+    PostgresLedger,
+    PostgresDashboard,
 ):
     """Catalog, counters and credentials in one PostgreSQL database."""
 

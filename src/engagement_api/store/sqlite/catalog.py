@@ -105,6 +105,14 @@ class SqliteCatalog:
             ).fetchall()
         return sorted(from_signed(r[0]) for r in rows)
 
+    def list_users(self, after: str, limit: int) -> list[User]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT id, handle FROM users WHERE handle_lc > ? ORDER BY handle_lc LIMIT ?",
+                (after, limit),
+            ).fetchall()
+        return [User(from_signed(uid), handle) for uid, handle in rows]
+
 
 def _upsert_post(conn: sqlite3.Connection, record: PostRecord) -> None:
     pid = to_signed(record.id)

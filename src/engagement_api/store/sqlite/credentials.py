@@ -1,4 +1,4 @@
-"""Apps, access tokens, ingest keys and OAuth nonces on SQLite (mixed into SqliteStore)."""
+"""Apps, access tokens, ingest and admin keys, OAuth nonces on SQLite (mixed into SqliteStore)."""
 
 from __future__ import annotations
 
@@ -109,6 +109,29 @@ class SqliteCredentials:
                 "SELECT 1 FROM ingest_keys WHERE key_hash = ?", (key_hash,)
             ).fetchone()
         return row is not None
+
+    def create_admin_key(self, key_hash: str, now: datetime) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO admin_keys (key_hash, created_at, revoked) VALUES (?, ?, 0)",
+                (key_hash, int(now.timestamp())),
+            )
+
+    def has_admin_key(self, key_hash: str) -> bool:
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM admin_keys WHERE key_hash = ? AND revoked = 0", (key_hash,)
+            ).fetchone()
+        return row is not None
+
+    def revoke_admin_key(self, key_hash: str) -> bool:
+        with self._db.write() as conn:
+            cur = conn.execute(
+                "UPDATE admin_keys SET revoked = 1 WHERE key_hash = ? AND revoked = 0",
+                (key_hash,),
+            )
+            conn.execute("DELETE FROM dashboard_sessions WHERE admin_key_hash = ?", (key_hash,))
+            return cur.rowcount == 1
 
     def use_nonce(self, consumer_key: str, nonce: str, timestamp: int, now: datetime) -> bool:
         """In the metering file (:mod:`.metering`): spent without waiting for the disk."""

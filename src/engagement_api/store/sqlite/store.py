@@ -11,6 +11,7 @@ from engagement_api.store.sqlite.catalog import SqliteCatalog
 from engagement_api.store.sqlite.connection import SqliteDatabase, sqlite_path
 from engagement_api.store.sqlite.counters import SqliteCounters
 from engagement_api.store.sqlite.credentials import SqliteCredentials
+from engagement_api.store.sqlite.dashboard import SqliteDashboard
 from engagement_api.store.sqlite.ledger import SqliteLedger
 from engagement_api.store.sqlite.metering import SqliteMetering, open_metering
 
@@ -34,7 +35,14 @@ def _version(conn: sqlite3.Connection) -> int:
     return int(row[0] or 0)
 
 
-class SqliteStore(SqliteCatalog, SqliteCounters, SqliteCredentials, SqliteMetering, SqliteLedger):
+class SqliteStore(
+    SqliteCatalog,
+    SqliteCounters,
+    SqliteCredentials,
+    SqliteMetering,
+    SqliteLedger,
+    SqliteDashboard,
+):
     """Catalog, counters and credentials in one SQLite file; metering in the file beside it."""
 
     backend = "sqlite"
