@@ -10,6 +10,7 @@ cluster (these tests stop no server).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import signal
@@ -126,8 +127,16 @@ def test_an_ingester_killed_after_each_step_then_resent_counts_each_batch_once(
 
     store = _split(runner)
     try:
-        # the three steps before "finished" left their claims; the last one finished its batch
-        assert len(store.pending()) == 3
+        # each batch is claimed (crashed before its finish) or finished: the one killed after
+        # "finished", and any claim a later ingester found older than STALE_AFTER and finished
+        keys = {
+            step: "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+            for step, path, _ in batches
+        }
+        pending = {claim.key for claim in store.pending()}
+        assert keys["finished"] not in pending and store.get_batch(keys["finished"])
+        for step, key in keys.items():
+            assert (key in pending) != (store.get_batch(key) is not None), step
         # every batch sent again, the crashed ones and the finished one: each counted once
         for _, path, _ in batches:
             runner.ok("load", "events", str(path), "--json")
