@@ -34,7 +34,7 @@ class AppState:
             ),
             reader=EngagementReader(store, store, settings),
             loader=Loader(store, store, settings.clock),
-            meter=Meter(store),
+            meter=Meter(store, store),
         )
 
 

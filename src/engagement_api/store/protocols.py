@@ -150,6 +150,11 @@ class MeteringStore(Protocol):
         """Distinct users recorded for the app in the month."""
         ...
 
+    def usage_users(self, consumer_key: str, month: str) -> list[int]:
+        """The users recorded for the app in the month, their IDs ascending (what ``usage``
+        counts)."""
+        ...
+
 
 class SchemaStore(Protocol):
     """The life of one database: its schema, whether it answers, closing it."""
