@@ -22,6 +22,16 @@ def _now(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dat
         raise click.BadParameter(f"{value!r} {exc}") from None
 
 
+def describe(info: dict[str, object]) -> str:
+    """The human form of the ``--json`` object: one ``key: value`` line each."""
+    groups = info["post_ids"]
+    assert isinstance(groups, dict)
+    lines = [f"{key}: {value}" for key, value in info.items() if key != "post_ids"]
+    lines += [f"post_ids.{name}: {' '.join(ids)}" for name, ids in groups.items()]
+    lines.append(f"Serving the stand-in on {info['base_url']} (Ctrl-C to stop)")
+    return "\n".join(lines)
+
+
 @click.command()
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the data set.")
 @click.option(
@@ -45,10 +55,5 @@ def standin(ctx: CliContext, seed: int, now: datetime, host: str, port: int) -> 
     if ctx.json_output:
         click.echo(orjson.dumps(info).decode())  # one line: read it, then talk to base_url
     else:
-        groups = info["post_ids"]
-        assert isinstance(groups, dict)
-        lines = [f"{key}: {info[key]}" for key in info if key != "post_ids"]
-        lines += [f"post_ids.{name}: {' '.join(ids)}" for name, ids in groups.items()]
-        lines.append(f"Serving the stand-in on {server.base_url} (Ctrl-C to stop)")
-        click.echo("\n".join(lines))
+        click.echo(describe(info))
     server.serve_forever()
