@@ -42,7 +42,15 @@ def test_readme_has_the_two_commands_and_ci_runs_the_test_one() -> None:
 
 @pytest.mark.parametrize(
     "page",
-    ["contract.md", "ingest.md", "cli.md", "operations.md", "client.md", "architecture.md"],
+    [
+        "contract.md",
+        "ingest.md",
+        "cli.md",
+        "operations.md",
+        "client.md",
+        "architecture.md",
+        "standin.md",
+    ],
 )
 def test_readme_links_every_docs_page(page: str) -> None:
     assert f"docs/{page}" in (ROOT / "README.md").read_text()
