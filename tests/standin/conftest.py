@@ -11,7 +11,7 @@ from typing import Any, cast
 import httpx
 from oauthlib.oauth1 import SIGNATURE_TYPE_AUTH_HEADER, Client
 
-from engagement_api.testing import Standin
+from engagement_api.testing.standin import Standin
 
 PREFIX = "/insights/engagement"
 PER_TWEET = {"g": {"group_by": ["tweet.id", "engagement.type"]}}

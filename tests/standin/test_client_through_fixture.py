@@ -13,7 +13,7 @@ from engagement_api.client import (
     TransportError,
 )
 from engagement_api.client.errors import EngagementError
-from engagement_api.testing import Standin
+from engagement_api.testing.standin import Standin
 
 #: Quick retries: 3 sendings, waits of a few milliseconds.
 QUICK = RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_max=0.02, max_total=30)

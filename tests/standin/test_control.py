@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from engagement_api.testing import Standin
+from engagement_api.testing.standin import Standin
 from tests.standin.conftest import PREFIX, ask, oauth_header, read
 
 FROZEN = datetime(2025, 6, 1, 12, tzinfo=UTC)

@@ -26,7 +26,7 @@ from engagement_api.contract.times import format_timestamp
 from engagement_api.contract.windows import window_28hr
 from engagement_api.ingest.generator import generate
 from engagement_api.service.standin import DAYS, TWEETS, USERS
-from engagement_api.testing import Standin
+from engagement_api.testing.standin import Standin
 
 SCRIPT = Path(sys.executable).with_name("tweet_engagements.py")
 TYPES = ["impressions", "favorites", "retweets", "replies"]

@@ -65,9 +65,6 @@ class Meter:
                 self._recorded.clear()
             self._recorded.add(key)
 
-    def usage(self, consumer_key: str, month: str) -> int:
-        return self._store.usage(consumer_key, month)
-
     def counted(self, consumer_key: str, month: str) -> list[tuple[int, str | None]]:
         """The users ``usage`` counts, ``(ID, handle)`` by ID ascending: one read of the
         metering store (its length is the count), then the handles from ``catalog``.
