@@ -107,7 +107,8 @@ def _available(tweet: Tweet) -> bool:
     return not tweet["deleted"] and not tweet["protected"]
 
 
-def _video(tweet: Tweet) -> str | None:
+def video_key(tweet: Tweet) -> str | None:
+    """The ``media_key`` of a Post record's first video, if it has one."""
     media = tweet["media"]
     assert isinstance(media, list)
     keys = [str(m["media_key"]) for m in media if m["type"] == "video"]
@@ -116,30 +117,43 @@ def _video(tweet: Tweet) -> str | None:
 
 def _shared(tweets: list[Tweet], tweet: Tweet) -> bool:
     """Whether another Post carries this Post's video."""
-    key = _video(tweet)
-    return key is not None and any(_video(t) == key for t in tweets if t is not tweet)
+    key = video_key(tweet)
+    return key is not None and any(video_key(t) == key for t in tweets if t is not tweet)
 
 
-def _volumes(data: Synthetic) -> tuple[dict[int, int], dict[int, int]]:
-    """Events per Post: in all, and in the last 28 hours (what /28hr shows)."""
-    volume: dict[int, int] = defaultdict(int)
-    recent: dict[int, int] = defaultdict(int)
+@dataclass
+class _Volumes:
+    """Events per Post, in all and in the last 28 hours (what /28hr shows); video views per
+    video (``media_key``), summed over the Posts that carry it."""
+
+    total: dict[int, int]
+    recent: dict[int, int]
+    video_views: dict[str, int]
+
+
+def _volumes(data: Synthetic) -> _Volumes:
+    found = _Volumes(defaultdict(int), defaultdict(int), defaultdict(int))
     since = format_timestamp(data.now - timedelta(hours=28))
+    video_of = {str(t["id"]): video_key(t) for t in data.tweets}
     for event in data.events():
         count = event.get("count", 1)
         amount = count if isinstance(count, int) else 1
         post_id = parse_id(event["tweet_id"])
-        volume[post_id] += amount
+        found.total[post_id] += amount
         if str(event["at"]) >= since:
-            recent[post_id] += amount
-    return volume, recent
+            found.recent[post_id] += amount
+        key = video_of.get(str(event["tweet_id"]))
+        if event["type"] == "video_views" and key is not None:
+            found.video_views[key] += amount
+    return found
 
 
 class _Shaper:
     """Gives the chosen user a Post of every group: takes one of another author's when the
     user has none, and makes one (sets a flag) when the whole data set has none."""
 
-    def __init__(self, data: Synthetic, user_id: int) -> None:
+    def __init__(self, data: Synthetic, user_id: int, video_views: dict[str, int]) -> None:
+        self.video_views = video_views
         self.tweets = data.tweets
         self.now = data.now
         self.user = str(user_id)
@@ -150,7 +164,11 @@ class _Shaper:
     def ensure(self, test: Callable[[Tweet], bool], make: Callable[[Tweet], None]) -> None:
         if self.mine(test):
             return
-        found = [t for t in self.tweets if test(t)]
+        # the Post whose video was watched most first (for shared_video; 0 for the others)
+        found = sorted(
+            (t for t in self.tweets if test(t)),
+            key=lambda t: -self.video_views.get(video_key(t) or "", 0),
+        )
         if not found:  # nobody has one: make one of another author's available recent Post
             found = [
                 t
@@ -183,18 +201,21 @@ class _Shaper:
             ancient[0]["author_id"] = self.user
 
         def share_a_video(tweet: Tweet) -> None:  # pragma: no cover - rare draws
-            other = next(t for t in self.tweets if _video(t) is not None and t is not tweet)
-            tweet["media"] = [{"media_key": _video(other), "type": "video"}]
+            other = next(t for t in self.tweets if video_key(t) is not None and t is not tweet)
+            tweet["media"] = [{"media_key": video_key(other), "type": "video"}]
 
         self.ensure(lambda t: _available(t) and self.recent(t), never)
         self.ensure(lambda t: _available(t) and days_90 < _age(t, self.now) <= days_1800, never)
         self.ensure(lambda t: _available(t) and _age(t, self.now) > days_1800, make_available)
         self.ensure(lambda t: bool(t["deleted"]), set_flag("deleted"))
         self.ensure(lambda t: bool(t["protected"]), set_flag("protected"))
-        self.ensure(lambda t: _available(t) and _shared(self.tweets, t), share_a_video)
+        self.ensure(
+            lambda t: _available(t) and _age(t, self.now) <= days_1800 and _shared(self.tweets, t),
+            share_a_video,
+        )
 
 
-def _groups(data: Synthetic, user_id: int, recent: dict[int, int]) -> dict[str, list[int]]:
+def _groups(data: Synthetic, user_id: int, volumes: _Volumes) -> dict[str, list[int]]:
     days_90, days_1800 = timedelta(days=AGE_LIMIT_DAYS_90), timedelta(days=AGE_LIMIT_DAYS_1800)
     user = str(user_id)
 
@@ -208,8 +229,9 @@ def _groups(data: Synthetic, user_id: int, recent: dict[int, int]) -> dict[str, 
         "older_than_1800_days": lambda t: _available(t) and age(t) > days_1800,
         "deleted": lambda t: bool(t["deleted"]),
         "protected": lambda t: bool(t["protected"]),
-        "shared_video": lambda t: _available(t) and _shared(data.tweets, t),
+        "shared_video": lambda t: _available(t) and age(t) <= days_1800 and _shared(data.tweets, t),
     }
+    video_of = {parse_id(t["id"]): video_key(t) for t in data.tweets}
     groups: dict[str, list[int]] = {}
     for name in GROUPS:
         mine = name != "unowned"
@@ -218,8 +240,16 @@ def _groups(data: Synthetic, user_id: int, recent: dict[int, int]) -> dict[str, 
             for t in data.tweets
             if (t["author_id"] == user) is mine and tests[name](t)
         ]
-        # the busiest in the last 28 hours first (what /28hr shows), then by ID
-        ids.sort(key=lambda i: (-recent.get(i, 0), i))
+        # shared videos watched most first; then the busiest in the last 28 hours (what /28hr
+        # shows); then by ID
+        watched = name == "shared_video"
+        ids.sort(
+            key=lambda i: (
+                -volumes.video_views.get(video_of[i] or "", 0) if watched else 0,
+                -volumes.recent.get(i, 0),
+                i,
+            )
+        )
         groups[name] = ids[:GROUP_SIZE]
     return groups
 
@@ -231,13 +261,14 @@ def _ndjson(records: list[dict[str, object]]) -> bytes:
 def seed_standin(store: Store, seed: int, now: datetime) -> StandinData:
     """Generate, shape and load the data set as of ``now``, and issue its credentials."""
     data = generate(users=USERS, tweets=TWEETS, days=DAYS, now=now, seed=seed)
-    volume, recent = _volumes(data)
+    volumes = _volumes(data)
+    volume = volumes.total
     by_author: dict[str, int] = defaultdict(int)
     for tweet in data.tweets:
         if _available(tweet):
             by_author[str(tweet["author_id"])] += volume.get(parse_id(tweet["id"]), 0)
     user_id = parse_id(min(by_author, key=lambda u: (-by_author[u], parse_id(u))))
-    _Shaper(data, user_id).shape()
+    _Shaper(data, user_id, volumes.video_views).shape()
     clock = ManualClock(data.now)
     loader = Loader(store, store, clock)
     loader.load_users(_ndjson(data.users), Format.NDJSON)
@@ -263,7 +294,7 @@ def seed_standin(store: Store, seed: int, now: datetime) -> StandinData:
         user_id=user_id,
         handle=handle,
         ingest_key=ingest_key,
-        post_ids=_groups(data, user_id, recent),
+        post_ids=_groups(data, user_id, volumes),
     )
 
 
