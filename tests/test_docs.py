@@ -50,6 +50,7 @@ def test_readme_has_the_two_commands_and_ci_runs_the_test_one() -> None:
         "client.md",
         "architecture.md",
         "dashboard.md",
+        "standin.md",
     ],
 )
 def test_readme_links_every_docs_page(page: str) -> None:

@@ -16,6 +16,8 @@ from engagement_api.store.backends import DEFAULT_URL, open_store
 from engagement_api.store.protocols import Store
 
 ENV_PREFIX = "ENGAGEMENT_API_"
+#: Fields that are objects passed in, not environment settings.
+_NOT_FROM_ENV = frozenset({"clock", "auth_clock"})
 
 
 class SettingsError(ValueError):
@@ -58,6 +60,10 @@ class Settings:
     session_secret: str = field(default="", repr=False)
     #: The clock every time rule reads ("now"); not an environment setting.
     clock: Clock = field(default_factory=SystemClock, compare=False, repr=False)
+    #: The clock OAuth 1.0a timestamps and nonces are checked against; None: ``clock``. The
+    #: stand-in gives the wall clock here while its data clock stands still (clients sign with
+    #: the real time). Not an environment setting.
+    auth_clock: Clock | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for name in (
@@ -85,7 +91,7 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "clock":
+            if f.name in _NOT_FROM_ENV:
                 continue
             raw = env.get(ENV_PREFIX + f.name.upper())
             if raw is None or raw == "":
@@ -109,7 +115,12 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
+    @property
+    def oauth_clock(self) -> Clock:
+        """The clock of OAuth 1.0a timestamps and nonces: ``auth_clock``, else ``clock``."""
+        return self.clock if self.auth_clock is None else self.auth_clock
+
 
 def setting_names() -> list[str]:
     """Environment variable names of every setting (the docs test checks they are documented)."""
-    return [ENV_PREFIX + f.name.upper() for f in fields(Settings) if f.name != "clock"]
+    return [ENV_PREFIX + f.name.upper() for f in fields(Settings) if f.name not in _NOT_FROM_ENV]

@@ -13,7 +13,6 @@ APP_NOT_AUTHORIZED = "Your application id is not authorized."
 USER_CONTEXT_REQUIRED = "Forbidden to access endpoint: user context required"
 NONE_AVAILABLE = "Tweet ID(s) are unavailable"
 IMPRESSIONS_TOO_OLD = "Impressions & engagements for tweets older than 90 days are not supported"
-VIDEO_TOO_OLD = "Video views for tweets older than 1800 days are not supported"
 TOO_LARGE = f"Request body is larger than the limit of {MAX_BODY_BYTES} bytes"
 
 

@@ -17,6 +17,7 @@ from engagement_api.service import credentials
 from tests.support import NOW, SINGLE_DATABASE, backends
 from tests.support.harness import (
     ALICE,
+    BOB,
     BOB_POST,
     DELETED,
     ENDPOINTS,
@@ -187,9 +188,25 @@ def _users(api: Api, month: str = "2026-11") -> int:
     response = usage(api, month)
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()
-    assert data == {"app": api.app.consumer_key, "month": month, "users": data["users"]}
+    assert data == {
+        "app": api.app.consumer_key,
+        "month": month,
+        "users": len(data["counted"]),
+        "counted": data["counted"],
+    }
     users: int = data["users"]
     return users
+
+
+def _counted(api: Api, month: str = "2026-11") -> list[dict[str, str]]:
+    response = usage(api, month)
+    assert response.status_code == 200, response.text
+    counted: list[dict[str, str]] = response.json()["counted"]
+    return counted
+
+
+ALICE_COUNTED = {"id": str(ALICE), "handle": "alice"}
+BOB_COUNTED = {"id": str(BOB), "handle": "bob"}
 
 
 def test_usage_counts_distinct_users_asking_for_their_own_posts(api: Api) -> None:
@@ -203,6 +220,7 @@ def test_usage_counts_distinct_users_asking_for_their_own_posts(api: Api) -> Non
     assert _users(api) == 1
     api.read_ok("totals", body([RECENT, BOB_POST]), auth="bob")  # one of his own
     assert _users(api) == 2
+    assert _counted(api) == [ALICE_COUNTED, BOB_COUNTED]  # by ID, with their handles
     assert _users(api, "2026-10") == 0
 
 
@@ -234,10 +252,20 @@ def test_usage_is_per_utc_month_and_defaults_to_the_current_one(api: Api) -> Non
     api.clock.set(NOW.replace(day=30, hour=23, minute=59, second=59))
     api.read_ok("totals", body([BOB_POST]), auth="bob")
     response = usage(api)
-    assert response.json() == {"app": api.app.consumer_key, "month": "2026-11", "users": 2}
+    assert response.json() == {
+        "app": api.app.consumer_key,
+        "month": "2026-11",
+        "users": 2,
+        "counted": [ALICE_COUNTED, BOB_COUNTED],
+    }
     api.clock.advance(timedelta(seconds=1))  # December, UTC
     api.read_ok("totals", body([RECENT]), auth="alice")
-    assert usage(api).json() == {"app": api.app.consumer_key, "month": "2026-12", "users": 1}
+    assert usage(api).json() == {
+        "app": api.app.consumer_key,
+        "month": "2026-12",
+        "users": 1,
+        "counted": [ALICE_COUNTED],
+    }
     assert _users(api, "2026-11") == 2
 
 
@@ -248,15 +276,25 @@ def test_usage_is_per_app(api: Api) -> None:
     url = api.url("/usage")
     header = api.oauth_header(url, app=other, token=(token.token, token.secret), method="GET")
     response = api.request("GET", "/usage", auth=None, headers={"Authorization": header})
-    assert response.json() == {"app": other.consumer_key, "month": "2026-11", "users": 0}
-    assert _users(api) == 1
+    assert response.json() == {
+        "app": other.consumer_key,
+        "month": "2026-11",
+        "users": 0,
+        "counted": [],
+    }
+    assert _counted(api) == [ALICE_COUNTED]
 
 
 @pytest.mark.parametrize("auth", ["bearer", "app", "alice"])
 def test_usage_accepts_every_way_of_signing(api: Api, auth: str) -> None:
     response = usage(api, "2026-11", auth=auth)
     assert response.status_code == 200
-    assert response.json() == {"app": api.app.consumer_key, "month": "2026-11", "users": 0}
+    assert response.json() == {
+        "app": api.app.consumer_key,
+        "month": "2026-11",
+        "users": 0,
+        "counted": [],
+    }
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.api.reads import (
-    VIDEO_TOO_OLD,
-)
 from tests.support.harness import (
     ANCIENT,
     BOB_DELETED,
@@ -155,7 +152,7 @@ def test_28hr_partial_results(api: Api) -> None:
             str(RECENT): {"impressions": "0", "video_views": "4"},
             str(ANCIENT): {"impressions": "8", "video_views": "0"},
         },
-        "errors": ["3 Tweet ID(s) are unavailable", VIDEO_TOO_OLD],
+        "errors": ["3 Tweet ID(s) are unavailable"],
         "unavailable_tweet_ids": [str(DELETED), str(BOB_DELETED), str(UNKNOWN)],
         "unsupported_for_video_views_tweet_ids": [str(ANCIENT)],
     }

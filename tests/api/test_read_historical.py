@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from tests.api.reads import (
-    VIDEO_TOO_OLD,
     errors_of,
 )
 from tests.support.harness import (
@@ -243,7 +242,7 @@ def test_historical_counts_by_when_it_happened_and_without_the_90_day_rule(api: 
             str(OLD): {"engagements": "2", "impressions": "10", "video_views": "0"},
             str(ANCIENT): {"engagements": "0", "impressions": "4", "video_views": "0"},
         },
-        "errors": ["1 Tweet ID(s) are unavailable", VIDEO_TOO_OLD],
+        "errors": ["1 Tweet ID(s) are unavailable"],
         "unavailable_tweet_ids": [str(DELETED)],
         "unsupported_for_video_views_tweet_ids": [str(ANCIENT)],
     }

@@ -12,7 +12,6 @@ import pytest
 
 from tests.api.reads import (
     IMPRESSIONS_TOO_OLD,
-    VIDEO_TOO_OLD,
 )
 from tests.support import NOW
 from tests.support.harness import (
@@ -205,7 +204,7 @@ def test_totals_partial_results(api: Api) -> None:
             str(OLD): {**zero, "favorites": "2"},
             str(ANCIENT): {**zero, "favorites": "1"},
         },
-        "errors": ["3 Tweet ID(s) are unavailable", IMPRESSIONS_TOO_OLD, VIDEO_TOO_OLD],
+        "errors": ["3 Tweet ID(s) are unavailable", IMPRESSIONS_TOO_OLD],
         "unavailable_tweet_ids": [str(DELETED), str(PROTECTED), str(UNKNOWN)],
         "unsupported_for_impressions_engagements_tweet_ids": [str(OLD), str(ANCIENT)],
         "unsupported_for_video_views_tweet_ids": [str(ANCIENT)],

@@ -10,6 +10,7 @@ from click.testing import CliRunner, Result
 from engagement_api.cli.main import cli
 from engagement_api.clock import SystemClock
 from engagement_api.contract.usage import month_of
+from engagement_api.domain import User
 from engagement_api.store import open_store
 
 
@@ -44,7 +45,8 @@ def test_set_rate_limit_changes_the_stored_limit(db: str, app_key: str) -> None:
 def test_usage_reports_distinct_users_of_the_month(db: str, app_key: str) -> None:
     store = open_store(db)
     try:
-        for user in (1, 2, 2**64 - 1):
+        store.upsert_users([User(2**64 - 1, "Last"), User(1, "first")])
+        for user in (2**64 - 1, 2, 1):
             store.record_usage(app_key, "2026-11", user)
         store.record_usage(app_key, "2026-10", 1)
         store.record_usage("someone else", "2026-11", 3)
@@ -54,14 +56,29 @@ def test_usage_reports_distinct_users_of_the_month(db: str, app_key: str) -> Non
         "app": app_key,
         "month": "2026-11",
         "users": 3,
+        "counted": [
+            {"id": "1", "handle": "first"},
+            {"id": "2", "handle": None},  # recorded here without a catalog entry
+            {"id": str(2**64 - 1), "handle": "Last"},
+        ],
     }
     assert ok_json(db, "usage", "--app", app_key, "--month", "2026-09") == {
         "app": app_key,
         "month": "2026-09",
         "users": 0,
+        "counted": [],
     }
     human = run(db, "usage", "--app", app_key, "--month", "2026-10")
-    assert human.exit_code == 0 and human.stdout.strip() == f"{app_key} 2026-10: 1 users"
+    assert human.exit_code == 0 and human.stdout.splitlines() == [
+        f"{app_key} 2026-10: 1 users",
+        "  1 @first",
+    ]
+    human = run(db, "usage", "--app", app_key, "--month", "2026-11")
+    assert human.stdout.splitlines()[1:] == [
+        "  1 @first",
+        "  2 (not in the catalog)",
+        f"  {2**64 - 1} @Last",
+    ]
 
 
 def test_usage_defaults_to_the_current_utc_month(db: str, app_key: str) -> None:

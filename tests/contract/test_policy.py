@@ -134,7 +134,6 @@ def test_permitted(
 
 
 IMPRESSIONS_OLD = "Impressions & engagements for tweets older than 90 days are not supported"
-VIDEO_OLD = "Video views for tweets older than 1800 days are not supported"
 
 
 @pytest.mark.parametrize(
@@ -159,14 +158,14 @@ VIDEO_OLD = "Video views for tweets older than 1800 days are not supported"
             {(14, "engagements"), (14, "impressions")},
         ),
         (TOTALS, [10, 14, 15], ["favorites"], (), (), (), set()),
-        (TOTALS, [10, 14, 15], ["video_views"], (), (15,), (VIDEO_OLD,), {(15, "video_views")}),
+        (TOTALS, [10, 14, 15], ["video_views"], (), (15,), (), {(15, "video_views")}),
         (
             TOTALS,
             [10, 12, 14, 15],
             ["video_views", "impressions"],
             (14, 15),
             (15,),
-            ("1 Tweet ID(s) are unavailable", IMPRESSIONS_OLD, VIDEO_OLD),
+            ("1 Tweet ID(s) are unavailable", IMPRESSIONS_OLD),
             {(14, "impressions"), (15, "impressions"), (15, "video_views")},
         ),
         (HR28, [10, 14, 15], ["impressions", "engagements"], (), (), (), set()),
@@ -176,7 +175,7 @@ VIDEO_OLD = "Video views for tweets older than 1800 days are not supported"
             ["video_views", "impressions"],
             (),
             (15,),
-            (VIDEO_OLD,),
+            (),
             {(15, "video_views")},
         ),
     ],
@@ -220,3 +219,13 @@ def test_forbidden_is_a_403() -> None:
     with pytest.raises(Forbidden) as caught:
         decide(request, APP_ONLY, POSTS, NOW)
     assert caught.value.status == 403
+
+
+@pytest.mark.parametrize("endpoint", [TOTALS, HR28, HISTORICAL])
+def test_video_views_over_1800_days_are_listed_without_an_error(endpoint: Endpoint) -> None:
+    """The public API's example lists such Posts in ``unsupported_for_video_views_tweet_ids``
+    and nothing in ``errors``: clients that take any ``errors`` in a 200 as fatal stop there."""
+    decision = run(endpoint, ME, [10, 15], ["video_views", "favorites"])
+    assert decision.unsupported_video == (15,)
+    assert decision.errors == ()
+    assert decision.zeroed == {(15, "video_views")}

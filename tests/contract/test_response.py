@@ -111,7 +111,6 @@ def test_totals_with_partial_results() -> None:
         "errors": [
             "2 Tweet ID(s) are unavailable",
             "Impressions & engagements for tweets older than 90 days are not supported",
-            "Video views for tweets older than 1800 days are not supported",
         ],
         "unavailable_tweet_ids": ["4", "9"],
         "unsupported_for_impressions_engagements_tweet_ids": ["2", "3"],

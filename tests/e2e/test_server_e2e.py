@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.data import (
@@ -262,3 +263,28 @@ def test_policy_against_the_real_server(deployment: Deployment) -> None:
     response = deployment.client.post("totals", {**body, "engagement_types": ["impressions"]})
     assert response.status_code == 403
     assert response.json() == {"errors": [f"Forbidden to access tweets: {someone_else}"]}
+
+
+def test_a_normal_serve_has_no_standin_control_endpoints(deployment: Deployment) -> None:
+    """/_standin/* exists only on a stand-in: a real `serve` answers 404, whatever the method
+    or the headers (credentials, the fault header), and a fault header does nothing."""
+    base = deployment.server.base_url
+    bearer = {"Authorization": f"Bearer {deployment.client.creds.bearer_token}"}
+    header_sets: list[dict[str, str]] = [
+        {},
+        bearer,
+        {**bearer, "X-Standin-Fault": "500"},
+        {"X-Standin-Fault": "reset", "X-Standin-Delay": "0"},
+    ]
+    with httpx.Client(timeout=10) as http:
+        for path in ("/_standin", "/_standin/clock", "/_standin/faults", "/_standin/requests"):
+            for method in ("GET", "POST", "DELETE"):
+                for headers in header_sets:
+                    response = http.request(method, base + path, headers=headers, json={})
+                    assert response.status_code == 404, (method, path, headers)
+                    assert response.json() == {"errors": [f"No such path: {path}"]}
+        response = http.post(base + "/_standin/reset", headers={**bearer, "X-Standin-Fault": "503"})
+        assert response.status_code == 404
+        # the fault header is just another header to a normal server
+        healthy = http.get(base + "/healthz", headers={"X-Standin-Fault": "503"})
+        assert healthy.status_code == 200

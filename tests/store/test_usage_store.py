@@ -71,6 +71,16 @@ def test_usage_counts_distinct_users_per_app_and_month(store: Store) -> None:
     assert store.usage("nope", "2026-11") == 0
 
 
+def test_usage_users_are_listed_by_unsigned_id(store: Store) -> None:
+    """IDs are stored signed: 2**64 - 1 sorts last, as the number it is, not as -1."""
+    for user in (2**64 - 1, 7, 2**63, 42):
+        store.record_usage("a", "2026-11", user)
+    store.record_usage("a", "2026-10", 3)
+    store.record_usage("b", "2026-11", 5)
+    assert store.usage_users("a", "2026-11") == [7, 42, 2**63, 2**64 - 1]
+    assert store.usage_users("a", "2026-12") == []
+
+
 def test_concurrent_records_of_one_user_count_once(store: Store) -> None:
     others = [open_store(store.url) for _ in range(2)]
     start = threading.Barrier(6)

@@ -38,6 +38,19 @@ class EventsAccepted(Answer, frozen=True):
     ]
 
 
+class CountedUser(Answer, frozen=True):
+    """A user counted in `GET /usage`: the billing unit is the @handle."""
+
+    id: Annotated[str, Meta(pattern="^[0-9]{1,20}$", description="The user's ID.")]
+    handle: Annotated[
+        str | None,
+        Meta(
+            description="The user's @handle, without the @; null for a user missing from the "
+            "catalog (never for usage this server counted: a counted user owns a loaded Post)."
+        ),
+    ]
+
+
 class Usage(Answer, frozen=True):
     """`GET /usage`: the signing app's usage in one UTC month."""
 
@@ -50,6 +63,10 @@ class Usage(Answer, frozen=True):
             description="Distinct users whose access token signed a 200 that asked for at least "
             "one Post they own, in that UTC month.",
         ),
+    ]
+    counted: Annotated[
+        list[CountedUser],
+        Meta(description="The users counted in `users`, by ID ascending (as numbers)."),
     ]
 
 
@@ -71,7 +88,7 @@ class Error(Answer, frozen=True):
 
 
 #: The answer Structs, in the order their schemas appear in the OpenAPI document.
-ANSWERS: Final = (Error, Accepted, EventsAccepted, Usage, Health)
+ANSWERS: Final = (Error, Accepted, EventsAccepted, Usage, CountedUser, Health)
 
 #: ``/healthz``, and ``/readyz`` when the store answers with a current schema.
 HEALTHY: Final = Health("ok")

@@ -30,11 +30,11 @@ class AppState:
             settings=settings,
             store=store,
             authenticator=LoggingAuthenticator(
-                store, settings.clock, timestamp_window=settings.timestamp_window
+                store, settings.oauth_clock, timestamp_window=settings.timestamp_window
             ),
             reader=EngagementReader(store, store, settings),
             loader=Loader(store, store, settings.clock),
-            meter=Meter(store),
+            meter=Meter(store, store),
         )
 
 

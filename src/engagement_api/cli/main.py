@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from engagement_api import __version__
-from engagement_api.cli import credentials, demo, load, query, server, usage
+from engagement_api.cli import credentials, demo, load, query, server, standin, usage
 from engagement_api.cli.context import CliContext, database_option, json_option
 
 
@@ -32,6 +32,7 @@ cli.add_command(server.serve)
 cli.add_command(server.prune)
 cli.add_command(usage.usage)
 cli.add_command(query.query)
+cli.add_command(standin.standin)
 
 
 def main() -> None:

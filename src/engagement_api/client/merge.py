@@ -26,7 +26,9 @@ ID_ARRAYS = (UNAVAILABLE, UNSUPPORTED_IE, UNSUPPORTED_VV)
 RESERVED = frozenset({START, END, ERRORS, *ID_ARRAYS})
 
 _UNAVAILABLE_COUNT = re.compile(r"^\d+ Tweet ID\(s\) are unavailable$")
-#: The server lists age-limit messages in this order (after the unavailable count).
+#: The server lists age-limit messages in this order (after the unavailable count). The 1800-day
+#: message is one that servers before the stand-in release sent (ours, not the public API's);
+#: answers of such servers still merge in the order they gave.
 _MESSAGE_ORDER = {
     "Impressions & engagements for tweets older than 90 days are not supported": 0,
     "Video views for tweets older than 1800 days are not supported": 1,

@@ -75,6 +75,16 @@ class ServiceUnavailable(ApiError):
         super().__init__(message)
 
 
+class BadGateway(ApiError):
+    """What a proxy in front answers when the server behind it fails; this server sends it only
+    as a stand-in fault (``X-Standin-Fault: 502``)."""
+
+    status = 502
+
+    def __init__(self, message: str = "Bad gateway") -> None:
+        super().__init__(message)
+
+
 class InternalError(ApiError):
     status = 500
 

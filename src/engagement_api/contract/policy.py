@@ -14,9 +14,12 @@ Decisions **(ours)** where the spec is silent:
   old" means ``age <= 90 days``, so a Post exactly 90 days old still counts and one a
   microsecond older does not. The same for 1800 days. A Post dated after ``now`` is 0 days old.
 - A Post missing from ``posts`` is unknown, hence unavailable.
-- ``errors`` lists, in this order: unavailable, impressions & engagements, video views.
+- ``errors`` lists, in this order: unavailable, impressions & engagements.
 - A Post over 90 days is listed only when ``impressions`` or ``engagements`` was asked, and
   only on ``/totals``; a Post over 1800 days only when ``video_views`` was asked.
+- Video views of a Post over 1800 days add no message to ``errors``: the answer lists it in
+  ``unsupported_for_video_views_tweet_ids`` only, as the public API's own example does (clients
+  that take any ``errors`` in a 200 as fatal would stop there).
 """
 
 from __future__ import annotations
@@ -40,7 +43,6 @@ from engagement_api.contract.request import EngagementRequest
 USER_CONTEXT_REQUIRED = "Forbidden to access endpoint: user context required"
 NONE_AVAILABLE = "Tweet ID(s) are unavailable"
 IMPRESSIONS_TOO_OLD = "Impressions & engagements for tweets older than 90 days are not supported"
-VIDEO_TOO_OLD = "Video views for tweets older than 1800 days are not supported"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +118,6 @@ def decide(
     if VIDEO_VIEWS.name in asked:
         old_for_video = _older_than(available, posts, now, AGE_LIMIT_DAYS_1800)
         zeroed.update((i, VIDEO_VIEWS.name) for i in old_for_video)
-        if old_for_video:
-            errors.append(VIDEO_TOO_OLD)
     return Decision(
         post_ids=tuple(available),
         unavailable=tuple(unavailable),

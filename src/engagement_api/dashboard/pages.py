@@ -350,10 +350,10 @@ def _months(now: datetime) -> list[str]:
 
 def _usage(ctx: Context) -> tuple[list[str], list[tuple[str, str, list[int]]]]:
     months = _months(ctx.state.settings.clock.now())
-    apps = ctx.state.store.list_apps()
-    meter = ctx.state.meter
+    store = ctx.state.store
+    apps = store.list_apps()
     rows = [
-        (a.consumer_key, a.name, [meter.usage(a.consumer_key, m) for m in months]) for a in apps
+        (a.consumer_key, a.name, [store.usage(a.consumer_key, m) for m in months]) for a in apps
     ]
     return months, rows
 

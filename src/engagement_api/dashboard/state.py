@@ -30,7 +30,7 @@ class DashboardState:
             store=store,
             sessions=Sessions(store, settings),
             reader=DashboardReader(reader, store),
-            meter=Meter(store),
+            meter=Meter(store, store),
         )
 
 

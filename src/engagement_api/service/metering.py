@@ -16,9 +16,9 @@ from engagement_api.auth.identity import Identity
 from engagement_api.contract.metrics import Endpoint
 from engagement_api.contract.ratelimit import RateLimit, minute_of
 from engagement_api.contract.usage import counts_for_usage, month_of
-from engagement_api.domain import App
+from engagement_api.domain import App, User
 from engagement_api.store.errors import StoreError
-from engagement_api.store.protocols import MeteringStore
+from engagement_api.store.protocols import CatalogStore, MeteringStore
 
 log = logging.getLogger("engagement_api.metering")
 
@@ -30,8 +30,9 @@ MEMO_SIZE = 100_000
 class Meter:
     """Counts requests against an app's per-minute limit and records monthly usage."""
 
-    def __init__(self, store: MeteringStore) -> None:
+    def __init__(self, store: MeteringStore, catalog: CatalogStore) -> None:
         self._store = store
+        self._catalog = catalog
         self._recorded: set[tuple[str, str, int]] = set()
         self._lock = threading.Lock()
 
@@ -64,5 +65,14 @@ class Meter:
                 self._recorded.clear()
             self._recorded.add(key)
 
-    def usage(self, consumer_key: str, month: str) -> int:
-        return self._store.usage(consumer_key, month)
+    def counted(self, consumer_key: str, month: str) -> list[tuple[int, str | None]]:
+        """The users ``usage`` counts, ``(ID, handle)`` by ID ascending: one read of the
+        metering store (its length is the count), then the handles from ``catalog``.
+
+        Two reads whatever the backend: the metering store may be another database than the
+        catalog (SQLite keeps usage in its metering file). A user this server counted is in the
+        catalog (usage needs a Post they own, and a Post needs its author loaded); one that is
+        not (usage recorded by other means) is listed all the same, with the handle None."""
+        ids = self._store.usage_users(consumer_key, month)
+        users: dict[int, User] = self._catalog.get_users(ids) if ids else {}
+        return [(i, users[i].handle if i in users else None) for i in ids]

@@ -177,6 +177,11 @@ class MeteringStore(Protocol):
         """Distinct users recorded for the app in the month."""
         ...
 
+    def usage_users(self, consumer_key: str, month: str) -> list[int]:
+        """The users recorded for the app in the month, their IDs ascending (what ``usage``
+        counts)."""
+        ...
+
 
 class LedgerStore(Protocol):
     """The catalog's side of counters kept in another store (:mod:`.split`): batches claimed

@@ -310,6 +310,9 @@ class SplitStore:
     def usage(self, consumer_key: str, month: str) -> int:
         return self.catalog.usage(consumer_key, month)
 
+    def usage_users(self, consumer_key: str, month: str) -> list[int]:
+        return self.catalog.usage_users(consumer_key, month)
+
     def list_users(self, after: str, limit: int) -> list[User]:
         return self.catalog.list_users(after, limit)
 

@@ -15,7 +15,15 @@ from typing import Any, Final
 import msgspec
 import orjson
 
-from engagement_api.api.answers import HEALTHY, Accepted, Answer, EventsAccepted, Usage, unavailable
+from engagement_api.api.answers import (
+    HEALTHY,
+    Accepted,
+    Answer,
+    CountedUser,
+    EventsAccepted,
+    Usage,
+    unavailable,
+)
 from engagement_api.api.body import Body
 from engagement_api.api.errors import method_not_allowed, not_found
 from engagement_api.api.reading import PREFIX
@@ -172,6 +180,13 @@ def ingest_examples(kind: str) -> tuple[str, str, list[Json], Json]:
 
 # -- usage and health --------------------------------------------------------------------------
 
-USAGE: Final = answer(Usage(app="AppConsumerKey1", month="2026-11", users=1))
+USAGE: Final = answer(
+    Usage(
+        app="AppConsumerKey1",
+        month="2026-11",
+        users=1,
+        counted=[CountedUser(id=EXAMPLE_USER, handle="ada")],
+    )
+)
 HEALTHY_EXAMPLE: Final = answer(HEALTHY)
 UNAVAILABLE_EXAMPLE: Final = answer(unavailable(*UNAVAILABLE.messages))

@@ -14,7 +14,7 @@ next request of the month, never twice).
 
 from __future__ import annotations
 
-from engagement_api.contract.ids import to_signed
+from engagement_api.contract.ids import from_signed, to_signed
 from engagement_api.store.postgres.pool import Connection, PgPool
 
 _COUNT = (
@@ -66,3 +66,13 @@ class PostgresMetering:
             ).fetchone()
         )
         return int(row[0]) if row else 0
+
+    def usage_users(self, consumer_key: str, month: str) -> list[int]:
+        # IDs are stored signed (to_signed): sorted here, as the unsigned IDs they are.
+        rows = self._db.read(
+            lambda conn: conn.execute(
+                "SELECT user_id FROM usage_users WHERE consumer_key = %s AND month = %s",
+                (consumer_key, month),
+            ).fetchall()
+        )
+        return sorted(from_signed(int(row[0])) for row in rows)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engagement_api.contract.ids import to_signed
+from engagement_api.contract.ids import from_signed, to_signed
 from engagement_api.store.sqlite.connection import SqliteDatabase
 
 #: The metering file's tables (no versioned migrations: created when missing).
@@ -65,6 +65,7 @@ _RECORD = (
     "ON CONFLICT (consumer_key, month, user_id) DO NOTHING"
 )
 _USAGE = "SELECT count(*) FROM usage_users WHERE consumer_key = ? AND month = ?"
+_USAGE_USERS = "SELECT user_id FROM usage_users WHERE consumer_key = ? AND month = ?"
 
 
 def metering_path(store_path: str) -> str:
@@ -113,3 +114,9 @@ class SqliteMetering:
         with self._metering.read() as conn:
             row = conn.execute(_USAGE, (consumer_key, month)).fetchone()
         return int(row[0])
+
+    def usage_users(self, consumer_key: str, month: str) -> list[int]:
+        # IDs are stored signed (to_signed): sorted here, as the unsigned IDs they are.
+        with self._metering.read() as conn:
+            rows = conn.execute(_USAGE_USERS, (consumer_key, month)).fetchall()
+        return sorted(from_signed(int(row[0])) for row in rows)
