@@ -9,7 +9,7 @@ from typing import Any
 
 from engagement_api.contract.ids import from_signed
 from engagement_api.contract.policy import PostFacts
-from engagement_api.domain import AccessToken, App, DashboardSession, IngestMinute
+from engagement_api.domain import AccessToken, App, DashboardSession, IngestMinute, PendingBatch
 
 #: What ``post_facts`` reads of each Post (``FROM posts``).
 FACT_COLUMNS = "id, author_id, created_at, protected OR deleted"
@@ -71,3 +71,15 @@ def ingest_minutes_from_rows(
     for minute, batches, lines in rejected:
         minutes.setdefault(int(minute), [0, 0, 0, 0])[2:4] = [int(batches), int(lines)]
     return [IngestMinute(m, *minutes[m]) for m in sorted(minutes)]
+
+
+#: ``SELECT`` of the pending batches (the ledger's side of counters kept in ClickHouse).
+PENDING_SELECT = (
+    "SELECT key, checksum, events, size, claimed_at, batch_id, deltas FROM pending_batches"
+)
+
+
+def pending_from_row(row: tuple[Any, ...]) -> PendingBatch:
+    return PendingBatch(
+        row[0], row[1], row[2], row[3], datetime.fromtimestamp(row[4], UTC), row[5], bytes(row[6])
+    )

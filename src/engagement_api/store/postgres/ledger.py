@@ -12,12 +12,7 @@ from engagement_api.domain import PendingBatch
 from engagement_api.store.errors import IdempotencyConflict
 from engagement_api.store.postgres.catalog import dt, id_array, ts
 from engagement_api.store.postgres.pool import Connection, PgPool
-
-_PENDING = "SELECT key, checksum, events, size, claimed_at, batch_id, deltas FROM pending_batches"
-
-
-def _pending(row: tuple[str, str, int, int, int, int, bytes]) -> PendingBatch:
-    return PendingBatch(row[0], row[1], row[2], row[3], dt(row[4]), row[5], bytes(row[6]))
+from engagement_api.store.rows import PENDING_SELECT, pending_from_row
 
 
 class PostgresLedger:
@@ -52,7 +47,7 @@ class PostgresLedger:
             ).fetchone()
             if inserted is not None:
                 return PendingBatch(key, checksum, events, size, dt(ts(now)), batch_id, deltas)
-            row = conn.execute(_PENDING + " WHERE key = %s", (key,)).fetchone()
+            row = conn.execute(PENDING_SELECT + " WHERE key = %s", (key,)).fetchone()
             if row is None:  # finished meanwhile by another ingester
                 again = conn.execute(
                     "SELECT checksum FROM batches WHERE key = %s", (key,)
@@ -62,18 +57,18 @@ class PostgresLedger:
                 return None
             if row[1] != checksum:
                 raise IdempotencyConflict(key)
-            return _pending(row)
+            return pending_from_row(row)
 
         return self._db.transact(work)
 
     def pending_batches(self, claimed_before: datetime) -> list[PendingBatch]:
         rows = self._db.read(
             lambda conn: conn.execute(
-                _PENDING + " WHERE claimed_at <= %s ORDER BY claimed_at, key",
+                PENDING_SELECT + " WHERE claimed_at <= %s ORDER BY claimed_at, key",
                 (ts(claimed_before),),
             ).fetchall()
         )
-        return [_pending(row) for row in rows]
+        return [pending_from_row(row) for row in rows]
 
     def finish_batch(self, key: str, now: datetime) -> bool:
         def work(conn: Connection) -> bool:

@@ -10,14 +10,9 @@ from datetime import datetime
 from engagement_api.contract.ids import from_signed, to_signed
 from engagement_api.domain import PendingBatch
 from engagement_api.store.errors import IdempotencyConflict
+from engagement_api.store.rows import PENDING_SELECT, pending_from_row
 from engagement_api.store.sqlite.connection import SqliteDatabase
 from engagement_api.store.sqlite.statements import chunks, dt, marks, ts
-
-_PENDING = "SELECT key, checksum, events, size, claimed_at, batch_id, deltas FROM pending_batches"
-
-
-def _pending(row: tuple[str, str, int, int, int, int, bytes]) -> PendingBatch:
-    return PendingBatch(row[0], row[1], row[2], row[3], dt(row[4]), row[5], bytes(row[6]))
 
 
 class SqliteLedger:
@@ -41,11 +36,11 @@ class SqliteLedger:
                 if done[0] != checksum:
                     raise IdempotencyConflict(key)
                 return None
-            row = conn.execute(_PENDING + " WHERE key = ?", (key,)).fetchone()
+            row = conn.execute(PENDING_SELECT + " WHERE key = ?", (key,)).fetchone()
             if row is not None:
                 if row[1] != checksum:
                     raise IdempotencyConflict(key)
-                return _pending(row)
+                return pending_from_row(row)
             conn.execute(
                 "INSERT INTO pending_batches "
                 "(key, checksum, events, size, claimed_at, batch_id, deltas) "
@@ -57,9 +52,10 @@ class SqliteLedger:
     def pending_batches(self, claimed_before: datetime) -> list[PendingBatch]:
         with self._db.read() as conn:
             rows = conn.execute(
-                _PENDING + " WHERE claimed_at <= ? ORDER BY claimed_at, key", (ts(claimed_before),)
+                PENDING_SELECT + " WHERE claimed_at <= ? ORDER BY claimed_at, key",
+                (ts(claimed_before),),
             ).fetchall()
-        return [_pending(row) for row in rows]
+        return [pending_from_row(row) for row in rows]
 
     def finish_batch(self, key: str, now: datetime) -> bool:
         with self._db.write() as conn:
