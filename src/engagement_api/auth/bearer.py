@@ -19,7 +19,13 @@ MAX_BEARER_LENGTH = 1024
 
 
 def _plausible(value: str) -> bool:
-    return 0 < len(value) <= MAX_BEARER_LENGTH and all("!" <= c <= "~" for c in value)
+    """1 to 1,024 visible ASCII characters ("!" to "~": printable, not a space)."""
+    return (
+        0 < len(value) <= MAX_BEARER_LENGTH
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )
 
 
 def verify_bearer(store: CredentialStore, token: str) -> App:

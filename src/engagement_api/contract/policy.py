@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from engagement_api.contract.errors import BadRequest, Forbidden
 from engagement_api.contract.metrics import (
@@ -45,9 +46,9 @@ NONE_AVAILABLE = "Tweet ID(s) are unavailable"
 IMPRESSIONS_TOO_OLD = "Impressions & engagements for tweets older than 90 days are not supported"
 
 
-@dataclass(frozen=True, slots=True)
-class PostFacts:
-    """What the policy needs to know about one requested Post."""
+class PostFacts(NamedTuple):
+    """What the policy needs to know about one requested Post (a named tuple: the stores make
+    hundreds per answer, and a tuple is made in C)."""
 
     id: int
     author_id: int

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, compress
+from itertools import chain, compress, repeat
 from operator import itemgetter, mod
 from typing import cast
 
@@ -40,6 +40,7 @@ from engagement_api.contract.policy import Decision
 from engagement_api.contract.request import EngagementRequest
 from engagement_api.contract.response import (
     Layout,
+    Series,
     bounds,
     gather,
     metadata,
@@ -53,6 +54,7 @@ __all__ = ["render_json"]
 Picker = Callable[[Sequence[int]], tuple[int, ...]]
 
 _VALUE = b'"%d"'  # a leaf's slot
+_VALUE_SLOT = b':"%d"'  # a key's leaf
 _TEXT = b"%s"  # a subtree's slot
 
 
@@ -64,13 +66,22 @@ def render_json(
 ) -> bytes:
     """Exactly ``orjson.dumps(render(request, decision, totals, hourly))``."""
     window = request.window
-    series = gather(request, decision, totals, hourly)
     parts: dict[str, bytes] = {key: orjson.dumps(value) for key, value in bounds(window)}
     ids = [b'"%d"' % pid for pid in decision.post_ids]  # (digits: nothing to escape)
     names = [_key(m.asked) for m in request.metrics]
+    columns: list[list[int]] | None = None
+    series: Series | None = None
     for grouping in request.groupings:
-        rows, layout = reduce_grouping(request, decision, series, grouping.group_by)
-        parts[grouping.name] = _grouping(grouping.group_by, window, ids, names, rows, layout)
+        group_by = grouping.group_by
+        if window is None and group_by in _LIFETIME_SHAPES:
+            if columns is None:
+                columns = _lifetime_columns(request, decision, totals or {})
+            parts[grouping.name] = _lifetime_grouping(group_by, ids, names, columns)
+            continue
+        if series is None:
+            series = gather(request, decision, totals, hourly)
+        rows, layout = reduce_grouping(request, decision, series, group_by)
+        parts[grouping.name] = _grouping(group_by, window, ids, names, rows, layout)
     for key, listed in metadata(decision):
         parts[key] = orjson.dumps(listed)
     pieces: list[bytes] = []
@@ -79,6 +90,48 @@ def render_json(
     pieces[:1] = [b"{"]
     pieces.append(b"}")
     return b"".join(pieces)
+
+
+#: The /totals groupings written from the counts' columns (:func:`_lifetime_grouping`); any
+#: other shape (``tweet.id`` alone) goes through the general road.
+_LIFETIME_SHAPES = frozenset({(TWEET_ID, TYPE), (TYPE, TWEET_ID), (TYPE,)})
+
+
+def _lifetime_columns(
+    request: EngagementRequest, decision: Decision, totals: Mapping[tuple[int, str], int]
+) -> list[list[int]]:
+    """Per asked metric (in request order), each Post's lifetime total clamped at 0, in the
+    order of ``decision.post_ids``; zeroed (Post, metric) pairs 0. A column is made in C."""
+    post_ids = decision.post_ids
+    where: dict[int, int] | None = None
+    columns = []
+    for asked in request.metrics:
+        name = asked.metric.name
+        keys = zip(post_ids, repeat(name))
+        column = list(map(max, repeat(0), map(totals.get, keys, repeat(0))))
+        for pid, zeroed in decision.zeroed:
+            if zeroed == name:
+                where = where or {pid: i for i, pid in enumerate(post_ids)}
+                column[where[pid]] = 0
+        columns.append(column)
+    return columns
+
+
+def _lifetime_grouping(
+    group_by: tuple[str, ...], ids: list[bytes], names: list[bytes], columns: list[list[int]]
+) -> bytes:
+    """A /totals grouping of :data:`_LIFETIME_SHAPES` as one template filled in one go."""
+    if group_by == (TYPE,):  # each metric summed over the Posts
+        return (b"{" + b",".join([name + _VALUE_SLOT for name in names]) + b"}") % tuple(
+            map(sum, columns)
+        )
+    if group_by == (TWEET_ID, TYPE):  # Post-major
+        inner = b"{" + b",".join([name + _VALUE_SLOT for name in names]) + b"}"
+        frame = b"{" + (b":" + inner + b",").join(ids) + b":" + inner + b"}"
+        return frame % tuple(chain.from_iterable(zip(*columns, strict=True)))
+    inner = b"{" + (_VALUE_SLOT + b",").join(ids) + _VALUE_SLOT + b"}"  # metric-major
+    frame = b"{" + b",".join([name + b":" + inner for name in names]) + b"}"
+    return frame % tuple(chain.from_iterable(columns))
 
 
 def _key(label: str) -> bytes:

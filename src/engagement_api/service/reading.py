@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 
 from engagement_api.contract.metrics import BY_CODE, Endpoint
 from engagement_api.contract.policy import Decision, decide
@@ -20,6 +21,9 @@ from engagement_api.contract.response import render
 from engagement_api.contract.response_json import render_json
 from engagement_api.settings import Settings
 from engagement_api.store.protocols import CatalogStore, CounterStore
+
+#: Each metric's canonical name by its code.
+NAME_OF = {code: metric.name for code, metric in BY_CODE.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +79,9 @@ class EngagementReader:
         codes = sorted({m.metric.code for m in request.metrics})
         if request.window is None:
             raw = self.counters.lifetime(list(decision.post_ids), codes)
-            totals = {(pid, BY_CODE[code].name): count for (pid, code), count in raw.items()}
+            names = map(NAME_OF.__getitem__, map(itemgetter(1), raw))  # in C, as below
+            keys = zip(map(itemgetter(0), raw), names, strict=True)
+            totals = dict(zip(keys, raw.values(), strict=True))
             return _Counts(decision, totals, None, authors)
         window = request.window
         rows = self.counters.hourly(decision.post_ids, codes, window.start_hour, window.end_hour)

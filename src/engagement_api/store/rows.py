@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from itertools import repeat
+from operator import not_
 from typing import Any
 
 from engagement_api.contract.ids import from_signed
@@ -37,12 +39,42 @@ def token_from_row(row: tuple[Any, ...]) -> AccessToken:
 
 
 def facts_from_rows(rows: Iterable[tuple[Any, ...]], into: dict[int, PostFacts]) -> None:
-    """Add :class:`PostFacts` for rows of :data:`FACT_COLUMNS`, keyed by Post ID."""
-    for pid, author, created, hidden in rows:
-        post_id = from_signed(pid)
-        into[post_id] = PostFacts(
-            post_id, from_signed(author), datetime.fromtimestamp(created, UTC), not hidden
-        )
+    """Add :class:`PostFacts` for rows of :data:`FACT_COLUMNS`, keyed by Post ID: decoded a
+    column at a time, in C (a read of 250 Posts makes no Python call per row)."""
+    columns = list(zip(*rows, strict=True))
+    if not columns:
+        return
+    ids, authors, created, hidden = columns
+    made = map(
+        tuple.__new__,  # PostFacts(*fields), without a Python call
+        repeat(PostFacts),
+        zip(
+            unsigned(ids),
+            unsigned(authors),
+            map(datetime.fromtimestamp, created, repeat(UTC)),
+            map(not_, hidden),
+            strict=True,
+        ),
+    )
+    into.update(zip(unsigned(ids), made, strict=True))
+
+
+def unsigned(column: Sequence[int]) -> Iterable[int]:
+    """A column of signed IDs as the unsigned IDs they stand for (as is when none is negative,
+    as IDs below 2**63 all are)."""
+    if column and min(column) < 0:
+        return map(from_signed, column)
+    return column
+
+
+def counts_by_key(rows: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int], int]:
+    """``{(Post ID, metric code): count}`` from rows ``(signed Post ID, metric code, count)``,
+    decoded a column at a time."""
+    columns = list(zip(*rows, strict=True))
+    if not columns:
+        return {}
+    pids, codes, counts = columns
+    return dict(zip(zip(unsigned(pids), codes, strict=True), counts, strict=True))
 
 
 #: What ``get_session`` reads (``FROM dashboard_sessions s``).

@@ -25,6 +25,7 @@ from engagement_api.store.migrations import (
     refuse_newer,
     require_current,
 )
+from engagement_api.store.rows import counts_by_key
 
 MIGRATIONS = "engagement_api.store.clickhouse"  # the package whose sql/ holds the migrations
 #: Hours per partition of ``hourly`` (30 days): ``prune --before`` drops whole partitions.
@@ -244,7 +245,7 @@ class ClickHouseCounters:
             "WHERE post_id IN %(ids)s AND metric IN %(metrics)s GROUP BY post_id, metric",
             {"ids": _unsigned_ids(post_ids), "metrics": tuple(sorted(set(metric_codes)))},
         )
-        return {(from_signed(p), m): c for p, m, c in rows}
+        return counts_by_key(rows)
 
     # -- pruning -------------------------------------------------------------------------------
 

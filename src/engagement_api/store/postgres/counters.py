@@ -23,6 +23,7 @@ from engagement_api.store.errors import IdempotencyConflict, StoreError
 from engagement_api.store.postgres.catalog import dt, id_array, ts
 from engagement_api.store.postgres.partitions import Partitions
 from engagement_api.store.postgres.pool import Connection, PgPool
+from engagement_api.store.rows import counts_by_key
 
 _VIDEO = VIDEO_VIEWS.code
 _TOTALS = (
@@ -171,7 +172,7 @@ class PostgresCounters:
             return {}
         params = (id_array(post_ids), sorted(set(metric_codes)))
         rows = self._db.read(lambda conn: conn.execute(_TOTALS, params, binary=True).fetchall())
-        return {(from_signed(pid), metric): count for pid, metric, count in rows}
+        return counts_by_key(rows)
 
     def video_totals(self, post_ids: Sequence[int]) -> dict[int, int]:
         if not post_ids:
@@ -197,7 +198,7 @@ class PostgresCounters:
                     found.append(conn.execute(_VIDEO_TOTALS, (_VIDEO, wanted), binary=True))
             return [row for cursor in found for row in cursor.fetchall()]
 
-        return {(from_signed(pid), code): count for pid, code, count in self._db.read(work)}
+        return counts_by_key(self._db.read(work))
 
     def prune_hourly(self, before_hour: int) -> int:
         return self._partitions.prune(before_hour)

@@ -22,6 +22,7 @@ from engagement_api.contract.metrics import BY_CODE as METRICS_BY_CODE
 from engagement_api.contract.metrics import VIDEO_VIEWS
 from engagement_api.domain import BatchRecord, Deltas
 from engagement_api.store.errors import IdempotencyConflict, StoreError
+from engagement_api.store.rows import counts_by_key, unsigned
 from engagement_api.store.sqlite.connection import SqliteDatabase
 from engagement_api.store.sqlite.statements import (
     add_video_views,
@@ -55,6 +56,10 @@ def _hour_bits(hour: int) -> int:
 def _base(seq: int, metric: int) -> int:
     """The packed key of a Post's hour 0 - 2^25 of a metric (add :func:`_hour_bits`)."""
     return seq << _SEQ_SHIFT | metric << _METRIC_SHIFT
+
+
+#: Post seqs a process keeps (about 100 bytes each).
+SEQ_CACHE_SIZE = 1_000_000
 
 
 def _post_seqs(conn: sqlite3.Connection, post_ids: Iterable[int]) -> dict[int, int]:
@@ -108,6 +113,7 @@ class SqliteCounters:
     """Needs ``_db`` (a :class:`SqliteDatabase`) from the class it is mixed into."""
 
     _db: SqliteDatabase
+    _seqs: dict[int, int]  # signed Post ID -> seq, as committed (see _known_seqs)
 
     def get_batch(self, key: str) -> BatchRecord | None:
         with self._db.read() as conn:
@@ -174,7 +180,7 @@ class SqliteCounters:
         start, end = _hour_bits(start_hour), _hour_bits(end_hour - 1) + 1
         out = []
         with self._db.read() as conn:
-            post_of = {seq: from_signed(pid) for pid, seq in _post_seqs(conn, post_ids).items()}
+            post_of = {seq: from_signed(pid) for pid, seq in self._known_seqs(conn, post_ids)}
             ranges = [
                 (base + start, base + end)
                 for seq in sorted(post_of)
@@ -195,6 +201,21 @@ class SqliteCounters:
                 out += [(post_of[seq], metric, hour, count) for seq, metric, hour, count in rows]
         return out
 
+    def _known_seqs(
+        self, conn: sqlite3.Connection, post_ids: Iterable[int]
+    ) -> list[tuple[int, int]]:
+        """(signed Post ID, seq) of the Posts that have a seq. A seq never changes once
+        committed (``post_keys`` rows are never updated or deleted), so each is read once per
+        process and kept (:data:`SEQ_CACHE_SIZE` at most)."""
+        known = self._seqs
+        wanted = {to_signed(p) for p in post_ids}
+        missing = [p for p in wanted if p not in known]
+        if missing:
+            if len(known) + len(missing) > SEQ_CACHE_SIZE:
+                known.clear()
+            known.update(_post_seqs(conn, missing))
+        return [(p, seq) for p in wanted if (seq := known.get(p)) is not None]
+
     def totals(
         self, post_ids: Sequence[int], metric_codes: Sequence[int]
     ) -> dict[tuple[int, int], int]:
@@ -208,8 +229,7 @@ class SqliteCounters:
                     "SELECT post_id, metric, count FROM counts_total "  # noqa: S608
                     f"WHERE post_id IN ({marks(len(chunk))}) AND metric IN ({marks(len(metrics))})"
                 )
-                for pid, metric, count in conn.execute(sql, [*chunk, *metrics]):
-                    out[(from_signed(pid), metric)] = count
+                out.update(counts_by_key(conn.execute(sql, [*chunk, *metrics])))
         return out
 
     def video_totals(self, post_ids: Sequence[int]) -> dict[int, int]:
@@ -220,8 +240,10 @@ class SqliteCounters:
                     "SELECT p.id, v.views FROM posts p JOIN video_totals v "  # noqa: S608
                     f"ON v.media_key = p.video_key WHERE p.id IN ({marks(len(chunk))})"
                 )
-                for pid, views in conn.execute(sql, chunk):
-                    out[from_signed(pid)] = views
+                found = conn.execute(sql, chunk).fetchall()
+                if found:
+                    pids, views = zip(*found, strict=True)
+                    out.update(zip(unsigned(pids), views, strict=True))
         return out
 
     def lifetime(

@@ -13,8 +13,8 @@ fsync (WAL, ``synchronous=NORMAL``):
   since the last checkpoint (such a user is counted again at their next request of the month;
   never twice);
 - every process sharing the store shares the file, so the limit holds across processes: a
-  request is counted in a write transaction (``BEGIN IMMEDIATE``) with one upsert that returns
-  the new count.
+  request is counted by one upsert that returns the new count (a statement is a transaction,
+  taken under the file's write lock).
 
 The file's tables are created when a store opens (``CREATE TABLE IF NOT EXISTS``); migration
 0004 of the store carries usage recorded before over, and drops the store's old copies.
@@ -94,12 +94,13 @@ class SqliteMetering:
     _metering: SqliteDatabase
 
     def count_request(self, consumer_key: str, endpoint: str, minute: int) -> int:
-        with self._metering.write() as conn:
-            row = conn.execute(_COUNT, (consumer_key, endpoint, minute)).fetchone()
-            count = int(row[0])
-            if count == 1:
+        # one statement, its own transaction (autocommit): no BEGIN and COMMIT round trips;
+        # fetchall() steps it to its end, which commits it
+        with self._metering.writer() as conn:
+            [(count,)] = conn.execute(_COUNT, (consumer_key, endpoint, minute)).fetchall()
+            if count == 1:  # the minute's first request: the old minutes go (idempotent)
                 conn.execute(_PRUNE, (consumer_key, endpoint, minute))
-        return count
+        return int(count)
 
     def record_usage(self, consumer_key: str, month: str, user_id: int) -> bool:
         params = (consumer_key, month, to_signed(user_id))

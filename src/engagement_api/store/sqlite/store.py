@@ -51,6 +51,7 @@ class SqliteStore(
     def __init__(self, url: str) -> None:
         self.url = url
         self._db = SqliteDatabase(sqlite_path(url))
+        self._seqs = {}
         self.path = self._db.path
         try:
             self._metering = open_metering(self.path)
