@@ -39,7 +39,10 @@ def decode_object(body: bytes) -> dict[str, object]:
         if "depth" in str(exc):
             raise BadRequest(TOO_DEEP) from None
         raise BadRequest(f"Request body is not valid JSON: {exc}") from None
-    if exceeds_depth(value, MAX_DEPTH):
+    # Each level opens with a bracket, so a body with at most MAX_DEPTH of them (in strings
+    # too: this only overcounts) cannot be too deep, and is not walked.
+    brackets = body.count(b"[") + body.count(b"{")
+    if brackets > MAX_DEPTH and exceeds_depth(value, MAX_DEPTH):
         raise BadRequest(TOO_DEEP)
     if not isinstance(value, dict):
         raise BadRequest(f"Request body must be a JSON object, not {json_kind(value)}")

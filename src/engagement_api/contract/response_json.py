@@ -63,8 +63,15 @@ def render_json(
     decision: Decision,
     totals: Mapping[tuple[int, str], int] | None,
     hourly: Iterable[tuple[int, str, int, int]] | None,
+    lifetime: Sequence[Sequence[int]] | None = None,
 ) -> bytes:
-    """Exactly ``orjson.dumps(render(request, decision, totals, hourly))``."""
+    """Exactly ``orjson.dumps(render(request, decision, totals, hourly))``.
+
+    On ``/totals`` the counts may come as ``lifetime`` instead of ``totals``: per asked metric
+    (in ``request.metrics`` order), each Post's count in ``decision.post_ids`` order (what
+    ``lifetime_columns`` of the store gives)."""
+    if lifetime is not None and totals is None:
+        totals = _as_totals(request, decision, lifetime)
     window = request.window
     parts: dict[str, bytes] = {key: orjson.dumps(value) for key, value in bounds(window)}
     ids = [b'"%d"' % pid for pid in decision.post_ids]  # (digits: nothing to escape)
@@ -75,7 +82,7 @@ def render_json(
         group_by = grouping.group_by
         if window is None and group_by in _LIFETIME_SHAPES:
             if columns is None:
-                columns = _lifetime_columns(request, decision, totals or {})
+                columns = _lifetime_columns(request, decision, totals or {}, lifetime)
             parts[grouping.name] = _lifetime_grouping(group_by, ids, names, columns)
             continue
         if series is None:
@@ -97,23 +104,52 @@ def render_json(
 _LIFETIME_SHAPES = frozenset({(TWEET_ID, TYPE), (TYPE, TWEET_ID), (TYPE,)})
 
 
+def _as_totals(
+    request: EngagementRequest, decision: Decision, lifetime: Sequence[Sequence[int]]
+) -> dict[tuple[int, str], int]:
+    """``lifetime`` columns as the ``totals`` mapping of :func:`render`."""
+    totals: dict[tuple[int, str], int] = {}
+    for asked, column in zip(request.metrics, lifetime, strict=True):
+        keys = zip(decision.post_ids, repeat(asked.metric.name))
+        totals.update(zip(keys, column, strict=True))
+    return totals
+
+
 def _lifetime_columns(
-    request: EngagementRequest, decision: Decision, totals: Mapping[tuple[int, str], int]
+    request: EngagementRequest,
+    decision: Decision,
+    totals: Mapping[tuple[int, str], int],
+    lifetime: Sequence[Sequence[int]] | None,
 ) -> list[list[int]]:
     """Per asked metric (in request order), each Post's lifetime total clamped at 0, in the
-    order of ``decision.post_ids``; zeroed (Post, metric) pairs 0. A column is made in C."""
+    order of ``decision.post_ids``; zeroed (Post, metric) pairs 0. From ``lifetime`` when
+    given (clamped only if a count is negative), else from the counts in ``totals`` (sparse:
+    only those present are visited)."""
     post_ids = decision.post_ids
-    where: dict[int, int] | None = None
-    columns = []
-    for asked in request.metrics:
+    where = (
+        {pid: i for i, pid in enumerate(post_ids)} if lifetime is None or decision.zeroed else {}
+    )
+    columns: list[list[int]] = []
+    if lifetime is not None:
+        for column in lifetime:
+            columns.append(
+                list(map(max, repeat(0), column)) if min(column, default=0) < 0 else list(column)
+            )
+    else:
+        slots: dict[str, list[list[int]]] = {}
+        for asked in request.metrics:
+            columns.append([0] * len(post_ids))
+            slots.setdefault(asked.metric.name, []).append(columns[-1])
+        for (pid, name), count in totals.items():
+            i = where.get(pid)
+            if i is not None and count > 0:
+                for column in slots.get(name, ()):
+                    column[i] = count
+    for asked, column in zip(request.metrics, columns, strict=True):
         name = asked.metric.name
-        keys = zip(post_ids, repeat(name))
-        column = list(map(max, repeat(0), map(totals.get, keys, repeat(0))))
         for pid, zeroed in decision.zeroed:
             if zeroed == name:
-                where = where or {pid: i for i, pid in enumerate(post_ids)}
                 column[where[pid]] = 0
-        columns.append(column)
     return columns
 
 

@@ -10,20 +10,16 @@ what encoding :func:`~engagement_api.contract.response.render`'s dict would give
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from operator import itemgetter
 
-from engagement_api.contract.metrics import BY_CODE, Endpoint
+from engagement_api.contract.metrics import Endpoint
 from engagement_api.contract.policy import Decision, decide
 from engagement_api.contract.request import EngagementRequest, parse_request
 from engagement_api.contract.response import render
 from engagement_api.contract.response_json import render_json
 from engagement_api.settings import Settings
 from engagement_api.store.protocols import CatalogStore, CounterStore
-
-#: Each metric's canonical name by its code.
-NAME_OF = {code: metric.name for code, metric in BY_CODE.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +33,7 @@ class _Counts:
     """What an answer is rendered from."""
 
     decision: Decision
-    totals: Mapping[tuple[int, str], int] | None  # /totals
+    lifetime: list[list[int]] | None  # /totals: per asked metric, per Post of the decision
     hourly: Iterable[tuple[int, str, int, int]] | None  # the windowed endpoints
     authors: frozenset[int]
 
@@ -62,13 +58,20 @@ class EngagementReader:
         """The response body as a dict (what :meth:`respond` sends, decoded); raises
         Forbidden/BadRequest from policy."""
         counts = self._counts(request, user_id)
-        return render(request, counts.decision, counts.totals, counts.hourly)
+        totals = None
+        if counts.lifetime is not None:
+            totals = {
+                (pid, asked.metric.name): count
+                for asked, column in zip(request.metrics, counts.lifetime, strict=True)
+                for pid, count in zip(counts.decision.post_ids, column, strict=True)
+            }
+        return render(request, counts.decision, totals, counts.hourly)
 
     def respond(self, request: EngagementRequest, user_id: int | None) -> Answer:
         """The response body as JSON, and the authors of the requested Posts that exist (the
         caller meters usage with them without reading the Posts again)."""
         counts = self._counts(request, user_id)
-        body = render_json(request, counts.decision, counts.totals, counts.hourly)
+        body = render_json(request, counts.decision, None, counts.hourly, counts.lifetime)
         return Answer(body, counts.authors)
 
     def _counts(self, request: EngagementRequest, user_id: int | None) -> _Counts:
@@ -78,11 +81,10 @@ class EngagementReader:
         decision = decide(request, user_id, facts, now)
         codes = sorted({m.metric.code for m in request.metrics})
         if request.window is None:
-            raw = self.counters.lifetime(list(decision.post_ids), codes)
-            names = map(NAME_OF.__getitem__, map(itemgetter(1), raw))  # in C, as below
-            keys = zip(map(itemgetter(0), raw), names, strict=True)
-            totals = dict(zip(keys, raw.values(), strict=True))
-            return _Counts(decision, totals, None, authors)
+            columns = self.counters.lifetime_columns(decision.post_ids, codes)
+            of_code = dict(zip(codes, columns, strict=True))
+            lifetime = [of_code[m.metric.code] for m in request.metrics]
+            return _Counts(decision, lifetime, None, authors)
         window = request.window
         rows = self.counters.hourly(decision.post_ids, codes, window.start_hour, window.end_hour)
         by_code = {m.metric.code: m.metric.name for m in request.metrics}

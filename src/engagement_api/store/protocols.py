@@ -97,6 +97,13 @@ class CounterStore(Protocol):
         video views code is answered by :meth:`video_totals` (missing means 0)."""
         ...
 
+    def lifetime_columns(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int]
+    ) -> list[list[int]]:
+        """:meth:`lifetime` as columns: per code of ``metric_codes`` (in that order), the count
+        of each Post of ``post_ids`` (in that order; 0 for none). What ``/totals`` renders."""
+        ...
+
     def prune_hourly(self, before_hour: int) -> int:
         """Drop hourly rows older than ``before_hour``; lifetime totals stay."""
         ...

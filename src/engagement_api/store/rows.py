@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import repeat
 from operator import not_
@@ -65,6 +65,21 @@ def unsigned(column: Sequence[int]) -> Iterable[int]:
     if column and min(column) < 0:
         return map(from_signed, column)
     return column
+
+
+def columns_of(
+    counts: Mapping[tuple[int, int], int], post_ids: Sequence[int], metric_codes: Sequence[int]
+) -> list[list[int]]:
+    """``{(Post ID, code): count}`` as ``lifetime_columns`` gives it: per code, a count per Post
+    (0 for none). Only the counts present are visited (they are sparse)."""
+    where = {pid: i for i, pid in enumerate(post_ids)}
+    slots = {code: [0] * len(post_ids) for code in metric_codes}
+    for (pid, code), count in counts.items():
+        i = where.get(pid)
+        column = slots.get(code)
+        if i is not None and column is not None:
+            column[i] = count
+    return [slots[code] for code in metric_codes]
 
 
 def counts_by_key(rows: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int], int]:

@@ -53,6 +53,7 @@ from engagement_api.store.clickhouse import ClickHouseCounters
 from engagement_api.store.deltas import DeltaTable
 from engagement_api.store.errors import StoreError, StoreUnavailable
 from engagement_api.store.protocols import CatalogBackend
+from engagement_api.store.rows import columns_of
 
 #: Where ``crash_at`` may kill an ingester: right after the claim commits, after the hourly
 #: rows, after the totals (every write done, the ledger not), after the ledger commit (before the
@@ -230,6 +231,11 @@ class SplitStore:
                 ((post, _VIDEO), views) for post, views in self.video_totals(post_ids).items()
             )
         return out
+
+    def lifetime_columns(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int]
+    ) -> list[list[int]]:
+        return columns_of(self.lifetime(post_ids, metric_codes), post_ids, metric_codes)
 
     def prune_hourly(self, before_hour: int) -> int:
         return self.counters.prune_hourly(before_hour)

@@ -23,7 +23,7 @@ from engagement_api.store.errors import IdempotencyConflict, StoreError
 from engagement_api.store.postgres.catalog import dt, id_array, ts
 from engagement_api.store.postgres.partitions import Partitions
 from engagement_api.store.postgres.pool import Connection, PgPool
-from engagement_api.store.rows import counts_by_key
+from engagement_api.store.rows import columns_of, counts_by_key
 
 _VIDEO = VIDEO_VIEWS.code
 _TOTALS = (
@@ -199,6 +199,11 @@ class PostgresCounters:
             return [row for cursor in found for row in cursor.fetchall()]
 
         return counts_by_key(self._db.read(work))
+
+    def lifetime_columns(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int]
+    ) -> list[list[int]]:
+        return columns_of(self.lifetime(post_ids, metric_codes), post_ids, metric_codes)
 
     def prune_hourly(self, before_hour: int) -> int:
         return self._partitions.prune(before_hour)

@@ -90,13 +90,19 @@ class SqliteCatalog:
         }
 
     def post_facts(self, ids: Iterable[int]) -> dict[int, PostFacts]:
-        wanted = sorted({to_signed(i) for i in ids})
-        found: dict[int, PostFacts] = {}
-        with self._db.read() as conn:
-            for chunk in chunks(wanted):
-                sql = f"SELECT {FACT_COLUMNS} FROM posts WHERE id IN ({marks(len(chunk))})"  # noqa: S608
-                facts_from_rows(conn.execute(sql, chunk), found)
-        return found
+        """Read through the connection's :class:`ReadCache`: only Posts it does not hold (or
+        all, after any commit) are read, in one statement per chunk."""
+        wanted = ids if isinstance(ids, list | tuple) else list(ids)
+        with self._db.read_cached() as (conn, cache):
+            known = cache.facts
+            missing = sorted({i for i in wanted if i not in known})
+            if missing:
+                fetched: dict[int, PostFacts] = {}
+                for chunk in chunks([to_signed(i) for i in missing]):
+                    sql = f"SELECT {FACT_COLUMNS} FROM posts WHERE id IN ({marks(len(chunk))})"  # noqa: S608
+                    facts_from_rows(conn.execute(sql, chunk), fetched)
+                known.update(zip(missing, map(fetched.get, missing), strict=True))
+            return {i: facts for i in wanted if (facts := known.get(i)) is not None}
 
     def posts_by_author(self, author_id: int) -> list[int]:
         with self._db.read() as conn:

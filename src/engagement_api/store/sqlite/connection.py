@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from engagement_api.contract.policy import PostFacts
 from engagement_api.store.errors import StoreError, StoreUnavailable
 
 #: ``RETURNING`` (rate-limit counts) came in SQLite 3.35.0.
@@ -42,6 +43,40 @@ _UNAVAILABLE_CODES = frozenset(
         sqlite3.SQLITE_AUTH,
     }
 )
+
+
+#: Entries a thread's :class:`ReadCache` holds before it starts again (Posts' facts and
+#: lifetime rows: a few hundred bytes each).
+READ_CACHE_SIZE = 200_000
+
+
+class ReadCache:
+    """What the read road read through one connection (each Post's facts, its lifetime counts,
+    its hours of a window per metric), kept while the database stays as it was: ``PRAGMA
+    data_version`` changes when any other connection, of this process or another, commits to
+    the file, and every use checks it first (:meth:`SqliteDatabase.read_cached`), so nothing is
+    served that a commit changed.
+
+    A value read just after a commit that the check did not see yet is kept under the version
+    before it; the next check sees the new version and drops it, so nothing is ever older than
+    the check of the request that reads it."""
+
+    __slots__ = ("facts", "hourly", "lifetime", "version")
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.facts: dict[int, PostFacts | None] = {}  # Post ID -> its facts; None: no such Post
+        self.lifetime: dict[int, list[int]] = {}  # Post ID -> its lifetime counts, by code
+        # (signed Post ID, metric, start hour, end hour) -> its rows in that window
+        self.hourly: dict[tuple[int, int, int, int], list[tuple[int, int, int, int]]] = {}
+
+    def check(self, version: int) -> None:
+        held = len(self.facts) + len(self.lifetime) + len(self.hourly)
+        if version != self.version or held > READ_CACHE_SIZE:
+            self.facts.clear()
+            self.lifetime.clear()
+            self.hourly.clear()
+            self.version = version
 
 
 def _version_text(version: tuple[int, ...]) -> str:
@@ -150,6 +185,18 @@ class SqliteDatabase:
                 conn = self._connect(query_only=True)
                 self._local.conn = conn
             yield conn
+
+    @contextmanager
+    def read_cached(self) -> Iterator[tuple[sqlite3.Connection, ReadCache]]:
+        """:meth:`read`, and this thread's :class:`ReadCache`, emptied if the database changed
+        since its last use."""
+        with self.read() as conn:
+            cache: ReadCache | None = getattr(self._local, "cache", None)
+            if cache is None:
+                cache = self._local.cache = ReadCache()
+            [(version,)] = conn.execute("PRAGMA data_version").fetchall()
+            cache.check(int(version))
+            yield conn, cache
 
     @contextmanager
     def writer(self) -> Iterator[sqlite3.Connection]:

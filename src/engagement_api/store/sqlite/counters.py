@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import chain
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from engagement_api.contract.ids import from_signed, to_signed
@@ -57,6 +58,53 @@ def _base(seq: int, metric: int) -> int:
     """The packed key of a Post's hour 0 - 2^25 of a metric (add :func:`_hour_bits`)."""
     return seq << _SEQ_SHIFT | metric << _METRIC_SHIFT
 
+
+def _hourly_rows(
+    conn: sqlite3.Connection,
+    post_of: dict[int, int],
+    keys: list[tuple[int, int, int, int]],
+    start_hour: int,
+    end_hour: int,
+) -> dict[tuple[int, int, int, int], list[tuple[int, int, int, int]]]:
+    """The rows ``(Post ID, metric, hour, count)`` of each (signed Post ID, metric, start,
+    end) key, Post IDs unsigned; ``post_of``: seq -> signed Post ID of every key's Post."""
+    seq_of = {pid: seq for seq, pid in post_of.items()}
+    start, end = _hour_bits(start_hour), _hour_bits(end_hour - 1) + 1
+    found: dict[tuple[int, int, int, int], list[tuple[int, int, int, int]]] = {
+        key: [] for key in keys
+    }
+    ranges = [
+        (base + start, base + end)
+        for pid, metric, _, _ in keys
+        for base in [_base(seq_of[pid], metric)]
+    ]
+    for chunk in chunks(ranges):
+        # one rowid range per (Post, metric); CROSS JOIN keeps the ranges the outer loop
+        # (the key unpacked by SQLite: no Python call per row)
+        sql = (
+            f"WITH r (lo, hi) AS (VALUES {','.join(['(?, ?)'] * len(chunk))}) "  # noqa: S608
+            f"SELECT c.key >> {_SEQ_SHIFT}, (c.key >> {_METRIC_SHIFT}) & {_METRIC_MASK}, "
+            f"(c.key & {_HOUR_MASK}) - {_HOUR_OFFSET}, c.count "
+            "FROM r CROSS JOIN counts_hourly c "
+            "WHERE c.key >= r.lo AND c.key < r.hi AND c.count != 0"
+        )
+        for seq, metric, hour, count in conn.execute(sql, list(chain.from_iterable(chunk))):
+            pid = post_of[seq]
+            found[(pid, metric, start_hour, end_hour)].append(
+                (from_signed(pid), metric, hour, count)
+            )
+    return found
+
+
+#: Every lifetime count of ``%s`` Post IDs (placeholders only: see ``marks``).
+_TOTALS_OF_POSTS = "SELECT post_id, metric, count FROM counts_total WHERE post_id IN (%s)"
+#: The views of each Post's video (its first video's media key), for ``%s`` Post IDs.
+_VIDEO_OF_POSTS = (
+    "SELECT p.id, v.views FROM posts p JOIN video_totals v "
+    "ON v.media_key = p.video_key WHERE p.id IN (%s)"
+)
+#: A Post's lifetime row in the read cache: one count per metric code.
+_LIFETIME_ROW = max(METRICS_BY_CODE) + 1
 
 #: Post seqs a process keeps (about 100 bytes each).
 SEQ_CACHE_SIZE = 1_000_000
@@ -175,31 +223,20 @@ class SqliteCounters:
     def hourly(
         self, post_ids: Sequence[int], metric_codes: Sequence[int], start_hour: int, end_hour: int
     ) -> list[tuple[int, int, int, int]]:
+        """Through the connection's :class:`ReadCache`: each (Post, metric)'s rows of a window
+        are read once after each commit (in one statement per chunk of the missing ones), in
+        the order of the Posts' seqs, then metric, then hour."""
         if not post_ids or not metric_codes or start_hour >= end_hour:
             return []
-        start, end = _hour_bits(start_hour), _hour_bits(end_hour - 1) + 1
-        out = []
-        with self._db.read() as conn:
-            post_of = {seq: from_signed(pid) for pid, seq in self._known_seqs(conn, post_ids)}
-            ranges = [
-                (base + start, base + end)
-                for seq in sorted(post_of)
-                for metric in sorted(set(metric_codes))
-                for base in [_base(seq, metric)]
-            ]
-            for chunk in chunks(ranges):
-                # one rowid range per (Post, metric); CROSS JOIN keeps the ranges the outer loop
-                # (the key unpacked by SQLite: no Python call per row)
-                sql = (
-                    f"WITH r (lo, hi) AS (VALUES {','.join(['(?, ?)'] * len(chunk))}) "  # noqa: S608
-                    f"SELECT c.key >> {_SEQ_SHIFT}, (c.key >> {_METRIC_SHIFT}) & {_METRIC_MASK}, "
-                    f"(c.key & {_HOUR_MASK}) - {_HOUR_OFFSET}, c.count "
-                    "FROM r CROSS JOIN counts_hourly c "
-                    "WHERE c.key >= r.lo AND c.key < r.hi AND c.count != 0"
-                )
-                rows = conn.execute(sql, list(chain.from_iterable(chunk))).fetchall()
-                out += [(post_of[seq], metric, hour, count) for seq, metric, hour, count in rows]
-        return out
+        codes = sorted(set(metric_codes))
+        with self._db.read_cached() as (conn, cache):
+            seqs = sorted((seq, pid) for pid, seq in self._known_seqs(conn, post_ids))
+            keys = [(pid, c, start_hour, end_hour) for _, pid in seqs for c in codes]
+            got = cache.hourly
+            missing = [key for key in keys if key not in got]
+            if missing:
+                got.update(_hourly_rows(conn, dict(seqs), missing, start_hour, end_hour))
+            return list(chain.from_iterable(map(got.__getitem__, keys)))
 
     def _known_seqs(
         self, conn: sqlite3.Connection, post_ids: Iterable[int]
@@ -236,11 +273,7 @@ class SqliteCounters:
         out: dict[int, int] = {}
         with self._db.read() as conn:
             for chunk in chunks([to_signed(p) for p in post_ids]):
-                sql = (
-                    "SELECT p.id, v.views FROM posts p JOIN video_totals v "  # noqa: S608
-                    f"ON v.media_key = p.video_key WHERE p.id IN ({marks(len(chunk))})"
-                )
-                found = conn.execute(sql, chunk).fetchall()
+                found = conn.execute(_VIDEO_OF_POSTS % marks(len(chunk)), chunk).fetchall()
                 if found:
                     pids, views = zip(*found, strict=True)
                     out.update(zip(unsigned(pids), views, strict=True))
@@ -254,6 +287,30 @@ class SqliteCounters:
         if video in metric_codes:
             out.update(((pid, video), views) for pid, views in self.video_totals(post_ids).items())
         return out
+
+    def lifetime_columns(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int]
+    ) -> list[list[int]]:
+        """:meth:`lifetime` as columns, through the connection's :class:`ReadCache`: a Post's
+        whole lifetime row (every metric, its video's views) is read once after each commit,
+        then each column is picked from the rows in C."""
+        video = VIDEO_VIEWS.code
+        with self._db.read_cached() as (conn, cache):
+            rows = cache.lifetime
+            missing = sorted({p for p in post_ids if p not in rows})
+            if missing:
+                fresh = {p: [0] * _LIFETIME_ROW for p in missing}
+                for chunk in chunks([to_signed(p) for p in missing]):
+                    for pid, metric, count in conn.execute(
+                        _TOTALS_OF_POSTS % marks(len(chunk)), chunk
+                    ):
+                        if metric != video and 0 <= metric < _LIFETIME_ROW:
+                            fresh[from_signed(pid)][metric] = count
+                    for pid, views in conn.execute(_VIDEO_OF_POSTS % marks(len(chunk)), chunk):
+                        fresh[from_signed(pid)][video] = views
+                rows.update(fresh)
+            got = list(map(rows.__getitem__, post_ids))
+        return [list(map(itemgetter(code), got)) for code in metric_codes]
 
     def prune_hourly(self, before_hour: int) -> int:
         with self._db.write() as conn:
