@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from engagement_api.contract.metrics import Endpoint
 from engagement_api.contract.policy import Decision, decide
@@ -20,6 +21,8 @@ from engagement_api.contract.response import render
 from engagement_api.contract.response_json import render_json
 from engagement_api.settings import Settings
 from engagement_api.store.protocols import CatalogStore, CounterStore
+
+_AUTHOR = attrgetter("author_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +80,7 @@ class EngagementReader:
     def _counts(self, request: EngagementRequest, user_id: int | None) -> _Counts:
         now = self.settings.clock.now()
         facts = self.catalog.post_facts(request.post_ids)
-        authors = frozenset(f.author_id for f in facts.values())
+        authors = frozenset(map(_AUTHOR, facts.values()))
         decision = decide(request, user_id, facts, now)
         codes = sorted({m.metric.code for m in request.metrics})
         if request.window is None:
