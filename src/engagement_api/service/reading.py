@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from engagement_api.contract.metrics import Endpoint
 from engagement_api.contract.policy import Decision, decide
@@ -23,6 +23,7 @@ from engagement_api.settings import Settings
 from engagement_api.store.protocols import CatalogStore, CounterStore
 
 _AUTHOR = attrgetter("author_id")
+_POST, _CODE, _HOUR, _COUNT = (itemgetter(i) for i in range(4))  # of an hourly row
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,5 +92,8 @@ class EngagementReader:
         window = request.window
         rows = self.counters.hourly(decision.post_ids, codes, window.start_hour, window.end_hour)
         by_code = {m.metric.code: m.metric.name for m in request.metrics}
-        hourly = [(pid, by_code[code], hour, count) for pid, code, hour, count in rows]
+        names = map(by_code.__getitem__, map(_CODE, rows))  # each column in C
+        hourly = list(
+            zip(map(_POST, rows), names, map(_HOUR, rows), map(_COUNT, rows), strict=True)
+        )
         return _Counts(decision, None, hourly, authors)
