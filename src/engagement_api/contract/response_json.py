@@ -26,6 +26,7 @@ Slots are ``%d``: the counts are ``int``, and ``%d`` of an ``int`` is its ``str(
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -70,11 +71,9 @@ def render_json(
     On ``/totals`` the counts may come as ``lifetime`` instead of ``totals``: per asked metric
     (in ``request.metrics`` order), each Post's count in ``decision.post_ids`` order (what
     ``lifetime_columns`` of the store gives)."""
-    if lifetime is not None and totals is None:
-        totals = _as_totals(request, decision, lifetime)
     window = request.window
     parts: dict[str, bytes] = {key: orjson.dumps(value) for key, value in bounds(window)}
-    ids = [b'"%d"' % pid for pid in decision.post_ids]  # (digits: nothing to escape)
+    ids = list(map(b'"%d"'.__mod__, decision.post_ids))  # (digits: nothing to escape)
     names = [_key(m.asked) for m in request.metrics]
     columns: list[list[int]] | None = None
     series: Series | None = None
@@ -86,6 +85,8 @@ def render_json(
             parts[grouping.name] = _lifetime_grouping(group_by, ids, names, columns)
             continue
         if series is None:
+            if lifetime is not None and totals is None:
+                totals = _as_totals(request, decision, lifetime)
             series = gather(request, decision, totals, hourly)
         rows, layout = reduce_grouping(request, decision, series, group_by)
         parts[grouping.name] = _grouping(group_by, window, ids, names, rows, layout)
@@ -125,10 +126,7 @@ def _lifetime_columns(
     order of ``decision.post_ids``; zeroed (Post, metric) pairs 0. From ``lifetime`` when
     given (clamped only if a count is negative), else from the counts in ``totals`` (sparse:
     only those present are visited)."""
-    post_ids = decision.post_ids
-    where = (
-        {pid: i for i, pid in enumerate(post_ids)} if lifetime is None or decision.zeroed else {}
-    )
+    post_ids = decision.post_ids  # ascending: a Post's index is found by bisection
     columns: list[list[int]] = []
     if lifetime is not None:
         for column in lifetime:
@@ -140,6 +138,7 @@ def _lifetime_columns(
         for asked in request.metrics:
             columns.append([0] * len(post_ids))
             slots.setdefault(asked.metric.name, []).append(columns[-1])
+        where = {pid: i for i, pid in enumerate(post_ids)}
         for (pid, name), count in totals.items():
             i = where.get(pid)
             if i is not None and count > 0:
@@ -149,7 +148,7 @@ def _lifetime_columns(
         name = asked.metric.name
         for pid, zeroed in decision.zeroed:
             if zeroed == name:
-                column[where[pid]] = 0
+                column[bisect_left(post_ids, pid)] = 0
     return columns
 
 
