@@ -93,8 +93,9 @@ def decide(
     windowed = request.endpoint in WINDOWED
     if windowed and user_id is None:
         raise Forbidden(USER_CONTEXT_REQUIRED)
-    available = [i for i in request.post_ids if i in posts and posts[i].available]
-    unavailable = [i for i in request.post_ids if not (i in posts and posts[i].available)]
+    found = [(i, posts.get(i)) for i in request.post_ids]
+    available = [i for i, facts in found if facts is not None and facts.available]
+    unavailable = [i for i, facts in found if facts is None or not facts.available]
     private = [m.asked for m in request.metrics if not m.metric.public]
     if private and user_id is None:
         raise Forbidden(forbidden_metrics(private))
@@ -133,5 +134,5 @@ def _older_than(
     ids: list[int], posts: Mapping[int, PostFacts], now: datetime, days: int
 ) -> list[int]:
     """The Posts whose age ``now - created_at`` exceeds ``days`` days (see module docstring)."""
-    limit = timedelta(days=days)
-    return [i for i in ids if now - posts[i].created_at > limit]
+    cutoff = now - timedelta(days=days)  # now - created > limit, exactly: created < cutoff
+    return [i for i in ids if posts[i].created_at < cutoff]
