@@ -30,10 +30,13 @@ _TOTALS = (
     "SELECT post_id, metric, count FROM counts_total "
     "WHERE post_id = ANY(%s::bigint[]) AND metric = ANY(%b::integer[])"
 )
-# each Post's video views: the views of its video (summed over every Post carrying it)
+# each Post's video views: the views of its video (summed over every Post carrying it). The
+# Posts are found by their key first (MATERIALIZED): joined in one go, the planner walks every
+# Post with a video and tests each against the whole array (about 3x slower for 250 Posts).
 _VIDEO_TOTALS = (
-    "SELECT p.id, %s::integer, v.views FROM posts p JOIN video_totals v "
-    "ON v.media_key = p.video_key WHERE p.id = ANY(%s::bigint[])"
+    "WITH mine AS MATERIALIZED (SELECT id, video_key FROM posts "
+    "WHERE id = ANY(%s::bigint[]) AND video_key IS NOT NULL) "
+    "SELECT m.id, %s::integer, v.views FROM mine m JOIN video_totals v ON v.media_key = m.video_key"
 )
 _STAGE = (
     "SET LOCAL work_mem = '64MB'; "  # sort the deltas in memory
@@ -195,7 +198,7 @@ class PostgresCounters:
                 if others:
                     found.append(conn.execute(_TOTALS, (wanted, others), binary=True))
                 if _VIDEO in codes:
-                    found.append(conn.execute(_VIDEO_TOTALS, (_VIDEO, wanted), binary=True))
+                    found.append(conn.execute(_VIDEO_TOTALS, (wanted, _VIDEO), binary=True))
             return [row for cursor in found for row in cursor.fetchall()]
 
         return counts_by_key(self._db.read(work))

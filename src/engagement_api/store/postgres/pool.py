@@ -133,15 +133,12 @@ class PgPool:
             reconnect_timeout=max(settings.pool_timeout, 1.0),
             configure=self._configure,
             check=self._check,
-            reset=self._returned,
+            # no reset callback: with one, psycopg_pool hands every returned connection to its
+            # worker thread, and it is not back in the pool until that thread has run
             name=name,
             open=False,
         )
         self._pool.open(wait=False)
-
-    def _returned(self, conn: Connection) -> None:
-        """When a connection comes back to the pool (healthy: broken ones are discarded)."""
-        self._last_returned[conn] = time.monotonic()
 
     def _check(self, conn: Connection) -> None:
         """Before a connection is handed out: check it unless it came back just now."""
@@ -168,6 +165,8 @@ class PgPool:
         try:
             with self._pool.connection() as conn:
                 yield conn
+                # going back to the pool, healthy (a failure above skips this: checked next time)
+                self._last_returned[conn] = time.monotonic()
         except PoolClosed as exc:
             raise StoreUnavailable("the store is closed") from exc
         except PoolTimeout as exc:
