@@ -17,6 +17,7 @@ class SqliteCredentials:
 
     _db: SqliteDatabase
     _metering: SqliteDatabase
+    _nonce_horizon: int  # the horizon this store last removed older nonces below
 
     def create_app(
         self,
@@ -136,8 +137,14 @@ class SqliteCredentials:
     def use_nonce(self, consumer_key: str, nonce: str, timestamp: int, now: datetime) -> bool:
         """In the metering file (:mod:`.metering`): spent without waiting for the disk."""
         horizon = int(now.timestamp()) - NONCE_RETENTION
-        with self._metering.write() as conn:
-            conn.execute("DELETE FROM oauth_nonces WHERE ts < ?", (horizon,))
+        # Each statement its own transaction (autocommit). The nonces older than the horizon
+        # go first, when the horizon has moved since this store last removed them: a nonce
+        # spent since then has a timestamp within the window of its "now", so it is not older
+        # (and another process removes its own in the same way).
+        with self._metering.writer() as conn:
+            if horizon > self._nonce_horizon:
+                conn.execute("DELETE FROM oauth_nonces WHERE ts < ?", (horizon,))
+                self._nonce_horizon = horizon
             cur = conn.execute(
                 "INSERT INTO oauth_nonces (consumer_key, nonce, ts) VALUES (?, ?, ?) "
                 "ON CONFLICT (consumer_key, nonce) DO NOTHING",

@@ -52,6 +52,7 @@ class SqliteStore(
         self.url = url
         self._db = SqliteDatabase(sqlite_path(url))
         self._seqs = {}
+        self._nonce_horizon = -(2**63)
         self.path = self._db.path
         try:
             self._metering = open_metering(self.path)
