@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _pytest.nodeid import coerce_node_id
 from hypothesis import settings
 
 from engagement_api.clock import ManualClock
@@ -41,11 +42,33 @@ settings.register_profile("engagement-api", deadline=None)
 settings.load_profile("engagement-api")
 
 
+@pytest.hookimpl(trylast=True)  # after xdist's own (see _keep_xdist_groups)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that start server processes (``slow``) first, in their order, then the others:
     xdist hands tests out from the front, so the long ones start early on every worker and none
     is left running one alone at the end while the other workers are idle."""
+    _keep_xdist_groups(config, items)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def _keep_xdist_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--dist loadgroup`` sends the tests of one ``xdist_group`` to one worker by a suffix
+    ``@group`` on their node IDs, which xdist (3.8) writes to ``item._nodeid``: pytest 9.2 keeps
+    node IDs in ``item._id`` and ignores that, so every group was spread over the workers (each
+    starting the group's module-scoped servers and browser again). Until xdist writes it where
+    pytest reads it (pytest-dev/pytest-xdist#1386), a worker adds the suffix here; an item that
+    has it already is left alone."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        names = sorted(
+            {
+                str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                for m in item.iter_markers("xdist_group")
+            }
+        )
+        if names and not item.nodeid.endswith("@" + "_".join(names)):
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -30,7 +30,8 @@ from tests.support.harness import ALICE_AVAILABLE, Api, ThreadServer, body, buil
 from tests.support.model import Event
 from tests.support.pg import SharedCluster
 
-pytestmark = pytest.mark.slow
+# One worker runs them all (xdist group), so that the module's private cluster starts once.
+pytestmark = [pytest.mark.xdist_group("clickhouse_faults"), pytest.mark.slow]
 
 STORE_UNAVAILABLE = {"errors": ["Store unavailable"]}
 POSTS = ALICE_AVAILABLE[:4]  # RECENT, PHOTO, OLD, ANCIENT, all alice's

@@ -36,7 +36,9 @@ from tests.support.model import (
 )
 from tests.support.processes import ServerProcess, run_cli_json
 
-pytestmark = pytest.mark.slow
+# One worker runs them all (xdist group): the deployment is module-scoped, and a module's tests
+# spread over the workers would each prepare and start one of their own.
+pytestmark = [pytest.mark.xdist_group("server_e2e"), pytest.mark.slow]
 
 PUBLIC = ["favorites", "quote_tweets", "replies", "retweets", "video_views"]
 
