@@ -4,7 +4,8 @@ The cluster itself is :class:`devtools.embedded_pg.EmbeddedCluster` (also used b
 benchmarks); here are the tests' settings (durability off: the data is thrown away), the run's
 shared server (:class:`PostgresResource`, one for every xdist worker, see
 :mod:`tests.support.shared`) with a migrated template database, and :class:`SharedCluster`, a
-client of it that makes a fresh database per store (``CREATE DATABASE ... TEMPLATE``).
+client of it that makes a fresh database per store (``CREATE DATABASE ... TEMPLATE``, copying
+the template's files).
 """
 
 from __future__ import annotations
@@ -126,7 +127,10 @@ class SharedCluster:
         """Create a database holding the current schema; returns its name."""
         name = f"test_{os.getpid()}_{next(self._names)}"
         with self.admin() as conn:
-            conn.execute(f"CREATE DATABASE {name} TEMPLATE {self.TEMPLATE}")
+            # FILE_COPY copies the template's files; the default (WAL_LOG, PostgreSQL 15+) writes
+            # each of its blocks to the WAL: 60-70 ms and a busy server process per database
+            # here, against 34 ms (measured on the tests' server, fsync off).
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {self.TEMPLATE} STRATEGY FILE_COPY")
         return name
 
     def empty_database(self) -> str:
