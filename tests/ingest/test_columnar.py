@@ -41,12 +41,13 @@ def line(**fields: object) -> bytes:
 GOOD = line(tweet_id="10", type="favorites", at="2026-11-26T10:00:00Z")
 
 
-@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
-@given(encoded(events()))
+# NDJSON only (the columnar path reads nothing else): 300 examples are as many NDJSON batches as
+# the 600 of encoded(events()) were, half of which were JSON arrays, returned from at once.
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(encoded(events(), json_too=False))
 def test_columnar_path_never_disagrees_with_the_precise_path(case: tuple[bytes, Format]) -> None:
     data, fmt = case
-    if fmt is not Format.NDJSON:
-        return
+    assert fmt is Format.NDJSON
     taken = columnar(data)
     if taken is not None:
         assert taken == precise(data)

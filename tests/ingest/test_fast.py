@@ -109,10 +109,11 @@ def dump(value: object) -> bytes:
 
 @st.composite
 def encoded(
-    draw: st.DrawFn, values: st.SearchStrategy[object], junk: bool = True
+    draw: st.DrawFn, values: st.SearchStrategy[object], junk: bool = True, json_too: bool = True
 ) -> tuple[bytes, Format]:
+    """A batch of ``values`` as a JSON array (with ``json_too``, half the time) or NDJSON."""
     batch = draw(st.lists(values, max_size=8))
-    if draw(st.booleans()):
+    if json_too and draw(st.booleans()):
         return dump(batch), Format.JSON
     lines = [dump(value) for value in batch]
     if draw(st.booleans()):
