@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +36,9 @@ from tests.e2e.data import (
 from tests.support.model import TOTALS_METRICS, Counts, Event, hours_between, parse_z, tree
 from tests.support.processes import ServerProcess, kill_group, run_cli_json, start_cli
 
-pytestmark = pytest.mark.slow
+# One worker runs them all (xdist group), so that the module-scoped template and big file are
+# made once.
+pytestmark = [pytest.mark.xdist_group("crash_safety"), pytest.mark.slow]
 
 PUBLIC = ["favorites", "quote_tweets", "replies", "retweets", "video_views"]
 WINDOWED = [
@@ -62,14 +64,16 @@ class Prepared:
         return ServerProcess(self.url, self.where / f"{name}.log")
 
 
-@pytest.fixture
-def prepared(tmp_path: Path) -> Prepared:
-    """A migrated SQLite file with 5 users and 40 Posts, an app, a token and an ingest key."""
-    url = f"sqlite:///{tmp_path / 'engagement.db'}"
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+    """A migrated SQLite file with 5 users and 40 Posts, an app, a token and an ingest key, made
+    with the CLI once for the module; each test gets a copy (:func:`prepared`)."""
+    where = tmp_path_factory.mktemp("crash-template")
+    url = f"sqlite:///{where / 'engagement.db'}"
     world = make_world(random.Random(7), datetime.now(UTC), users=5, posts=40, owner_posts=25)
     run_cli_json("migrate", database_url=url)
-    users = write_ndjson(tmp_path / "users.ndjson", world.users)
-    tweets = write_ndjson(tmp_path / "tweets.ndjson", [p.record() for p in world.posts])
+    users = write_ndjson(where / "users.ndjson", world.users)
+    tweets = write_ndjson(where / "tweets.ndjson", [p.record() for p in world.posts])
     run_cli_json("load", "users", str(users), database_url=url)
     run_cli_json("load", "tweets", str(tweets), database_url=url)
     app = run_cli_json("apps", "create", "crash app", database_url=url)
@@ -90,7 +94,21 @@ def prepared(tmp_path: Path) -> Prepared:
         token["access_token"],
         token["access_token_secret"],
     )
-    return Prepared(tmp_path, url, world, creds, ingest_key)
+    return Prepared(where, url, world, creds, ingest_key)
+
+
+@pytest.fixture
+def prepared(template: Prepared, tmp_path: Path) -> Prepared:
+    """The template's database copied (SQLite's backup API) into the test's own directory."""
+    copy = tmp_path / "engagement.db"
+    source = sqlite3.connect(template.where / "engagement.db")
+    target = sqlite3.connect(copy)
+    try:
+        source.backup(target)
+    finally:
+        target.close()
+        source.close()
+    return replace(template, where=tmp_path, url=f"sqlite:///{copy}")
 
 
 def assert_counts_exact(prepared: Prepared, server: ServerProcess, events: list[Event]) -> None:
@@ -237,10 +255,11 @@ def _wal_state(wal: Path) -> tuple[int, int] | None:
     return st.st_size, st.st_mtime_ns
 
 
-@pytest.fixture
-def big_file(prepared: Prepared) -> Iterator[tuple[Path, list[Event]]]:
-    events = make_events(random.Random(13), prepared.world, 150_000)
-    path = write_ndjson(prepared.where / "events.ndjson", [e.record() for e in events])
+@pytest.fixture(scope="module")
+def big_file(template: Prepared) -> Iterator[tuple[Path, list[Event]]]:
+    """150,000 events in one NDJSON file, made once for the module (the tests only read it)."""
+    events = make_events(random.Random(13), template.world, 150_000)
+    path = write_ndjson(template.where / "events.ndjson", [e.record() for e in events])
     yield path, events
 
 
