@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -169,3 +171,24 @@ def test_no_import_cycles() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_clickhouse_driver_is_imported_only_when_a_counters_url_is_used() -> None:
+    """The optional ClickHouse driver stays out of a process that has no counters URL: a fresh
+    interpreter imports every command and builds the app over a migrated SQLite store, and the
+    driver is not among its modules."""
+    code = (
+        "import sys, tempfile\n"
+        "import engagement_api.cli.main\n"
+        "from engagement_api.api.app import create_app\n"
+        "from engagement_api.settings import Settings\n"
+        "url = 'sqlite:///' + tempfile.mkdtemp() + '/e.db'\n"
+        "settings = Settings.from_env({}, database_url=url)\n"
+        "store = settings.open_store()\n"
+        "store.migrate()\n"
+        "create_app(settings, store)\n"
+        "store.close()\n"
+        "print('clickhouse_driver' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False", done.stderr

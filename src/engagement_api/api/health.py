@@ -15,7 +15,7 @@ from engagement_api.api.responses import json_response
 from engagement_api.api.state import state_of
 from engagement_api.contract.errors import ServiceUnavailable
 from engagement_api.store.errors import SchemaError, StoreError
-from engagement_api.store.split import SplitStore
+from engagement_api.store.protocols import PartedStore
 
 
 async def healthz(request: Request) -> Response:
@@ -24,7 +24,7 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     store = state_of(request).store
-    if isinstance(store, SplitStore):
+    if isinstance(store, PartedStore):
         return await _readyz_split(store)
 
     def check() -> None:
@@ -40,7 +40,7 @@ async def readyz(request: Request) -> Response:
     return json_response(HEALTHY)
 
 
-async def _readyz_split(store: SplitStore) -> Response:
+async def _readyz_split(store: PartedStore) -> Response:
     """Each part of a catalog + ClickHouse store: 503 when reads cannot be answered (the
     catalog or a whole shard of the counters down), 200 ``degraded`` when only ingest cannot."""
     parts = await run_in_threadpool(store.parts)

@@ -15,15 +15,14 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 
 from engagement_api.store.errors import StoreError
-from engagement_api.store.protocols import Store
-from engagement_api.store.split import SplitStore
+from engagement_api.store.protocols import PartedStore, Store
 
 SWEEP_EVERY = 5.0
 
 log = logging.getLogger("engagement_api.api")
 
 
-async def sweep_once(store: SplitStore) -> int:
+async def sweep_once(store: PartedStore) -> int:
     """Finish the stale claims; how many (0, logged, when a part of the store is down)."""
     try:
         return await run_in_threadpool(store.finish_stale)
@@ -32,7 +31,7 @@ async def sweep_once(store: SplitStore) -> int:
         return 0
 
 
-async def _sweep_forever(store: SplitStore, every: float) -> None:
+async def _sweep_forever(store: PartedStore, every: float) -> None:
     while True:
         await asyncio.sleep(every)
         await sweep_once(store)
@@ -46,7 +45,7 @@ def lifespan(
     @contextlib.asynccontextmanager
     async def run(app: Starlette) -> AsyncIterator[None]:
         task = None
-        if isinstance(store, SplitStore):
+        if isinstance(store, PartedStore):
             task = asyncio.create_task(_sweep_forever(store, every))
         try:
             yield

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from engagement_api.contract.policy import PostFacts
 from engagement_api.domain import (
@@ -315,3 +315,20 @@ class Store(
 
 class CatalogBackend(Store, LedgerStore, Protocol):
     """A store that can also keep the ledger for counters elsewhere (SQLite, PostgreSQL)."""
+
+
+@runtime_checkable
+class PartedStore(Protocol):
+    """A store whose parts fail apart, with batch claims a server sweeps: the catalog beside
+    counters in ClickHouse (:mod:`engagement_api.store.split`). The API checks for it with
+    ``isinstance`` without importing that module (and so the ClickHouse driver)."""
+
+    def parts(self) -> dict[str, Literal["ok", "down"]]:
+        """Each part (``catalog``, ``counters``, ``zookeeper``) and whether it answers."""
+        ...
+
+    def finish_stale(self, older_than: float = ...) -> int:
+        """Write and finish the claims older than ``older_than`` seconds; how many."""
+        ...
+
+    def check_schema(self) -> None: ...
