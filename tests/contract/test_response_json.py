@@ -154,6 +154,21 @@ def test_render_json_is_orjson_of_render(
     assert_same(*case)
 
 
+@settings(max_examples=150, deadline=None)
+@given(cases())
+def test_totals_from_columns_are_the_same_bytes(
+    case: tuple[EngagementRequest, Decision, Totals | None, Rows | None],
+) -> None:
+    """``lifetime=`` (the store's columns: per asked metric, a count per Post of the decision)
+    gives what ``totals`` gives, for every /totals shape."""
+    req, dec, totals, _ = case
+    if totals is None:
+        return
+    columns = [[totals.get((pid, m.metric.name), 0) for pid in dec.post_ids] for m in req.metrics]
+    expected = orjson.dumps(render(req, dec, totals, None))
+    assert render_json(req, dec, None, None, columns) == expected
+
+
 # --- edge cases -------------------------------------------------------------------------------
 
 

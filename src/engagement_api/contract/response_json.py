@@ -79,14 +79,14 @@ def render_json(
     series: Series | None = None
     for grouping in request.groupings:
         group_by = grouping.group_by
-        if window is None and group_by in _LIFETIME_SHAPES:
+        if window is None:
+            if group_by not in _LIFETIME_SHAPES:  # the parser's rules allow no other
+                raise ValueError(f"a /totals grouping must include {TYPE} and no time level")
             if columns is None:
                 columns = _lifetime_columns(request, decision, totals or {}, lifetime)
             parts[grouping.name] = _lifetime_grouping(group_by, ids, names, columns)
             continue
         if series is None:
-            if lifetime is not None and totals is None:
-                totals = _as_totals(request, decision, lifetime)
             series = gather(request, decision, totals, hourly)
         rows, layout = reduce_grouping(request, decision, series, group_by)
         parts[grouping.name] = _grouping(group_by, window, ids, names, rows, layout)
@@ -100,20 +100,9 @@ def render_json(
     return b"".join(pieces)
 
 
-#: The /totals groupings written from the counts' columns (:func:`_lifetime_grouping`); any
-#: other shape (``tweet.id`` alone) goes through the general road.
+#: The /totals groupings, every one written from the counts' columns (:func:`_lifetime_grouping`):
+#: the parser allows no other shape on /totals (``engagement.type`` is required, no time level).
 _LIFETIME_SHAPES = frozenset({(TWEET_ID, TYPE), (TYPE, TWEET_ID), (TYPE,)})
-
-
-def _as_totals(
-    request: EngagementRequest, decision: Decision, lifetime: Sequence[Sequence[int]]
-) -> dict[tuple[int, str], int]:
-    """``lifetime`` columns as the ``totals`` mapping of :func:`render`."""
-    totals: dict[tuple[int, str], int] = {}
-    for asked, column in zip(request.metrics, lifetime, strict=True):
-        keys = zip(decision.post_ids, repeat(asked.metric.name))
-        totals.update(zip(keys, column, strict=True))
-    return totals
 
 
 def _lifetime_columns(
