@@ -113,26 +113,16 @@ def _lifetime_columns(
 ) -> list[list[int]]:
     """Per asked metric (in request order), each Post's lifetime total clamped at 0, in the
     order of ``decision.post_ids``; zeroed (Post, metric) pairs 0. From ``lifetime`` when
-    given (clamped only if a count is negative), else from the counts in ``totals`` (sparse:
-    only those present are visited)."""
+    given, else from ``totals`` (clamped only if a count is negative)."""
     post_ids = decision.post_ids  # ascending: a Post's index is found by bisection
-    columns: list[list[int]] = []
-    if lifetime is not None:
-        for column in lifetime:
-            columns.append(
-                list(map(max, repeat(0), column)) if min(column, default=0) < 0 else list(column)
-            )
-    else:
-        slots: dict[str, list[list[int]]] = {}
-        for asked in request.metrics:
-            columns.append([0] * len(post_ids))
-            slots.setdefault(asked.metric.name, []).append(columns[-1])
-        where = {pid: i for i, pid in enumerate(post_ids)}
-        for (pid, name), count in totals.items():
-            i = where.get(pid)
-            if i is not None and count > 0:
-                for column in slots.get(name, ()):
-                    column[i] = count
+    if lifetime is None:
+        lifetime = [
+            [totals.get((pid, m.metric.name), 0) for pid in post_ids] for m in request.metrics
+        ]
+    columns = [
+        list(map(max, repeat(0), column)) if min(column, default=0) < 0 else list(column)
+        for column in lifetime
+    ]
     for asked, column in zip(request.metrics, columns, strict=True):
         name = asked.metric.name
         for pid, zeroed in decision.zeroed:
