@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 import httpx
 import orjson
+from devtools import apt
 from oauthlib.oauth1 import Client as OAuth1Signer
 from rich.console import Console
 from rich.table import Table
@@ -145,11 +146,11 @@ def need_wrk() -> str:
     if found:
         return found
     print("installing wrk (apt-get install wrk) ...", file=sys.stderr)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
-    found = shutil.which("wrk")
-    if not found:
-        raise SystemExit("wrk is not installed and apt-get could not install it")
-    return found
+    try:
+        apt.ensure(["wrk"], lambda: shutil.which("wrk") is not None)
+    except RuntimeError as exc:
+        raise SystemExit(f"wrk is not installed and apt-get could not install it: {exc}") from exc
+    return shutil.which("wrk") or "wrk"
 
 
 def seed(store: Store) -> Setup:

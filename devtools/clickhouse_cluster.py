@@ -8,7 +8,8 @@ Everything lives in one work directory: ``zookeeper/`` and ``node-S-R/`` (config
 starting process is gone can still be stopped. The facts this builds on (which settings, why)
 are in ``../shared/notes/clickhouse-18.16.md`` and in :data:`PROFILE`.
 
-The packages are installed with ``apt-get install`` when missing (:func:`ensure_installed`).
+The packages are installed with ``apt-get install`` when missing (:func:`ensure_installed`,
+one install at a time: :mod:`devtools.apt`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from devtools import apt
 
 CLICKHOUSE = "/usr/sbin/clickhouse-server"
 ZOOKEEPER_JAR = Path("/usr/share/java/zookeeper.jar")
@@ -57,22 +60,7 @@ PORT_RANGE = (12000, 30000)
 
 def ensure_installed() -> None:
     """Install Debian's ClickHouse and ZooKeeper when missing (root, apt-get)."""
-    if Path(CLICKHOUSE).exists() and ZOOKEEPER_JAR.exists():
-        return
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for attempt in range(2):  # an unreadable package list is refreshed once
-        done = subprocess.run(
-            ["apt-get", "install", "-y", "-q", *PACKAGES],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode == 0:
-            return
-        if attempt == 0:
-            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, check=False)
-    raise RuntimeError(f"apt-get install {' '.join(PACKAGES)} failed: {done.stderr[-2000:]}")
+    apt.ensure(PACKAGES, lambda: Path(CLICKHOUSE).exists() and ZOOKEEPER_JAR.exists())
 
 
 def _free_port(taken: set[int]) -> int:

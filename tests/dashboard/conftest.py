@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from filelock import FileLock
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from engagement_api.clock import ManualClock
@@ -97,8 +95,7 @@ class Dashboard:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(Path(tempfile.gettempdir()) / "engagement-api-chromium.lock")):
-        executable = ensure_chromium()  # (one apt-get at a time, should two runs need it)
+    executable = ensure_chromium()  # (one apt-get at a time: devtools/apt.py)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable, args=ARGS, headless=True)
         yield launched

@@ -10,9 +10,9 @@ nothing but ``make test``.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
+
+from devtools import apt
 
 CHROMIUM = "/usr/bin/chromium"
 #: Without the background-networking flags Chromium keeps trying hosts this machine cannot
@@ -39,16 +39,5 @@ os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
 def ensure_chromium() -> str:
     """The path of Debian's Chromium, installed first if it is missing."""
-    if Path(CHROMIUM).exists():
-        return CHROMIUM
-    apt = shutil.which("apt-get")
-    if apt is None:  # pragma: no cover - the project's machines are Debian
-        raise RuntimeError(f"{CHROMIUM} is missing and there is no apt-get to install it")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([apt, "update", "-q"], check=True, env=env, capture_output=True)
-    subprocess.run(
-        [apt, "install", "-y", "-q", "chromium"], check=True, env=env, capture_output=True
-    )
-    if not Path(CHROMIUM).exists():  # pragma: no cover - a broken package
-        raise RuntimeError(f"apt-get installed chromium but {CHROMIUM} is missing")
+    apt.ensure(["chromium"], Path(CHROMIUM).exists)
     return CHROMIUM
