@@ -11,6 +11,8 @@ from pathlib import Path
 from engagement_api.contract.metrics import METRICS
 from engagement_api.domain import MediaItem, PostRecord, User
 from engagement_api.store import Store, open_store
+from engagement_api.store.protocols import OneDatabaseReads
+from engagement_api.store.rows import ZERO_ROW
 from engagement_api.store.sqlite import SqliteStore
 from tests.support import NOW
 
@@ -45,6 +47,36 @@ def test_lifetime_columns_are_lifetime_per_code_and_post(store: Store) -> None:
     assert columns == [[0, 0, 12, 12, 0], [1, 9, 2, 0, 0], [0, 0, 0, 0, 0], [-3, 0, 0, 0, 0]]
     assert store.lifetime_columns([], [FAV]) == [[]]
     assert store.lifetime_columns([10], []) == []
+
+
+def test_posts_read_with_their_counts_are_post_facts_and_the_counts(
+    store: Store, backend: str
+) -> None:
+    """One database (SQLite, PostgreSQL): the Posts' facts and their counts in one read equal
+    ``post_facts`` with ``lifetime`` or ``hourly``; the split store has no such read."""
+    if backend == "clickhouse":
+        assert not isinstance(store, OneDatabaseReads)  # the reader makes two calls there
+        return
+    assert isinstance(store, OneDatabaseReads)
+    _seed(store)
+    deltas = {(10, VV, 100): 5, (11, VV, 100): 7, (10, FAV, 100): 2, (U64_MAX, FAV, 101): 9}
+    store.apply_batch("k", "c", 4, 1, {**deltas, (12, RT, 100): -3, (12, FAV, 102): 1}, NOW)
+    posts = [12, U64_MAX, 10, 11, 999]
+    codes = [VV, FAV, IMP, RT]
+    facts, rows = store.facts_and_lifetime(posts, codes)
+    assert facts == store.post_facts(posts) and set(facts) == {10, 11, 12, U64_MAX}
+    lifetime = store.lifetime(posts, codes)
+    assert {(p, c): count for p in posts for c in codes if (count := rows.get(p, ZERO_ROW)[c])} == {
+        key: count for key, count in lifetime.items() if count
+    }
+    assert rows.get(12, ZERO_ROW)[RT] == -3 and rows.get(11, ZERO_ROW)[VV] == 12
+    facts, hours = store.facts_and_hourly(posts, [FAV, RT], 100, 102)
+    assert facts == store.post_facts(posts)
+    assert sorted(hours) == sorted(store.hourly(posts, [FAV, RT], 100, 102))
+    assert sorted(hours) == [(10, FAV, 100, 2), (12, RT, 100, -3), (U64_MAX, FAV, 101, 9)]
+    assert store.facts_and_lifetime([], codes)[0] == {}  # (rows of other Posts may come)
+    assert store.facts_and_hourly([], codes, 100, 102) == ({}, [])
+    assert store.facts_and_hourly(posts, [], 100, 102) == (facts, [])
 
 
 def test_every_commit_is_seen_by_the_next_read(tmp_path: Path) -> None:
@@ -87,6 +119,18 @@ def test_every_commit_is_seen_by_the_next_read(tmp_path: Path) -> None:
         assert store.lifetime_columns(posts, codes) == [[2, 0, 4], [0, 0, 0]]
         assert store.post_facts([*posts, 13]) == facts
         assert store.hourly(posts, [FAV], 90, 110) == [(10, FAV, 100, 2), (12, FAV, 100, 4)]
+        # the Posts with their counts (one check of the cache for both) see a commit too
+        facts, rows = store.facts_and_lifetime([*posts, 13], codes)
+        assert facts == store.post_facts([*posts, 13])
+        assert [rows[p][FAV] for p in posts] == [2, 0, 4]
+        other.apply_batch("c", "c", 1, 1, {(12, FAV, 101): 1}, NOW)
+        _, rows = store.facts_and_lifetime(posts, codes)
+        assert [rows[p][FAV] for p in posts] == [2, 0, 5]
+        _, hours = store.facts_and_hourly([12], [FAV], 100, 102)
+        assert hours == [(12, FAV, 100, 4), (12, FAV, 101, 1)]
+        other.upsert_posts([PostRecord(12, 1, NOW - timedelta(days=3), deleted=True)])
+        facts, _ = store.facts_and_hourly([12], [FAV], 100, 102)
+        assert not facts[12].available
     finally:
         other.close()
         store.close()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,7 +57,11 @@ class LoggingAuthenticator(Authenticator):
     """The authenticator, noting each proven caller for the request's log line."""
 
     def authenticate(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+        self,
+        method: str,
+        url: str | Callable[[], str],
+        headers: Mapping[str, str],
+        body: bytes | None,
     ) -> Identity:
         identity = super().authenticate(method, url, headers, body)
         note_caller(identity.app.consumer_key, identity.scheme)

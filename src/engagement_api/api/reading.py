@@ -30,7 +30,10 @@ def _answer(state: AppState, endpoint: Endpoint, request: Request, body: Body) -
     wait behind a batch), where the hand-off to a thread and back would cost more than the
     answer and the request is answered on the event loop."""
     identity = state.authenticator.authenticate(
-        request.method, str(request.url), request.headers, None if body.too_large else body.data
+        request.method,
+        lambda: str(request.url),  # (only OAuth 1.0a signs it)
+        request.headers,
+        None if body.too_large else body.data,
     )
     now = state.settings.clock.now()
     limit = state.meter.count(identity.app, endpoint, now)

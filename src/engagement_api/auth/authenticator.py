@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from engagement_api.auth import headers as hdr
 from engagement_api.auth import reasons
@@ -38,11 +38,16 @@ class Authenticator:
         self._oauth1 = OAuth1Verifier(store, timestamp_window)
 
     def authenticate(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+        self,
+        method: str,
+        url: str | Callable[[], str],
+        headers: Mapping[str, str],
+        body: bytes | None,
     ) -> Identity:
         """The caller of a read request.
 
-        ``url`` is the full URL as the server received it (scheme, host, port, path, query);
+        ``url`` is the full URL as the server received it (scheme, host, port, path, query),
+        or a function that makes it (called only for OAuth 1.0a, which signs it);
         ``headers`` may be any mapping, names are matched case-insensitively. Raises
         :class:`Unauthorized` (401, ``Unknown Authorization Type`` when there is no
         ``Authorization`` header or it is neither ``OAuth`` nor ``Bearer``), and, only once the
@@ -53,8 +58,9 @@ class Authenticator:
         value = hdr.authorization(headers)
         scheme, rest = hdr.split_scheme(value or "")
         if scheme == "oauth":
+            signed_url = url if isinstance(url, str) else url()
             app, token = self._oauth1.verify(
-                method, url, rest, hdr.content_type(headers), body, self._clock.now()
+                method, signed_url, rest, hdr.content_type(headers), body, self._clock.now()
             )
             identity = (
                 Identity(app, None, "oauth1_app")

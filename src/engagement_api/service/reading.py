@@ -2,16 +2,19 @@
 (build the grouped, zero-filled tree, written as JSON directly). Used by the HTTP routes; no
 HTTP in here.
 
-Per request: the Posts' facts in one statement (no media), then their counts in one statement
-per table (``lifetime``: totals and video views; ``hourly``: the window's rows), then the
+Per request: the Posts' facts (no media) and their counts (``lifetime``: totals and video
+views; ``hourly``: the window's rows) read together where one database holds both (one round
+trip: :class:`~engagement_api.store.protocols.OneDatabaseReads`), else the facts in one
+statement, then the counts of the Posts the policy lets through; then the
 answer's JSON bytes (:func:`~engagement_api.contract.response_json.render_json`, byte for byte
 what encoding :func:`~engagement_api.contract.response.render`'s dict would give).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from operator import attrgetter, itemgetter
 
 from engagement_api.contract.metrics import Endpoint
@@ -20,7 +23,8 @@ from engagement_api.contract.request import EngagementRequest, parse_request
 from engagement_api.contract.response import render
 from engagement_api.contract.response_json import render_json
 from engagement_api.settings import Settings
-from engagement_api.store.protocols import CatalogStore, CounterStore
+from engagement_api.store.protocols import CatalogStore, CounterStore, OneDatabaseReads
+from engagement_api.store.rows import ZERO_ROW
 
 _AUTHOR = attrgetter("author_id")
 _POST, _CODE, _HOUR, _COUNT = (itemgetter(i) for i in range(4))  # of an hourly row
@@ -49,6 +53,9 @@ class EngagementReader:
         self.catalog = catalog
         self.counters = counters
         self.settings = settings
+        # one store holding both: the Posts read with their counts (OneDatabaseReads)
+        both: object = catalog
+        self._together = both if both is counters and isinstance(both, OneDatabaseReads) else None
 
     def parse(self, endpoint: Endpoint, body: bytes) -> EngagementRequest:
         return parse_request(
@@ -80,20 +87,37 @@ class EngagementReader:
 
     def _counts(self, request: EngagementRequest, user_id: int | None) -> _Counts:
         now = self.settings.clock.now()
-        facts = self.catalog.post_facts(request.post_ids)
+        codes = sorted({m.metric.code for m in request.metrics})
+        window = request.window
+        together = self._together
+        rows: Mapping[int, Sequence[int]] = {}
+        hours: list[tuple[int, int, int, int]] | None = None
+        if together is None:
+            facts = self.catalog.post_facts(request.post_ids)
+        elif window is None:
+            facts, rows = together.facts_and_lifetime(request.post_ids, codes)
+        else:
+            facts, hours = together.facts_and_hourly(
+                request.post_ids, codes, window.start_hour, window.end_hour
+            )
         authors = frozenset(map(_AUTHOR, facts.values()))
         decision = decide(request, user_id, facts, now)
-        codes = sorted({m.metric.code for m in request.metrics})
-        if request.window is None:
-            columns = self.counters.lifetime_columns(decision.post_ids, codes)
-            of_code = dict(zip(codes, columns, strict=True))
-            lifetime = [of_code[m.metric.code] for m in request.metrics]
+        if window is None:
+            if together is None:
+                columns = self.counters.lifetime_columns(decision.post_ids, codes)
+                of_code = dict(zip(codes, columns, strict=True))
+                lifetime = [of_code[m.metric.code] for m in request.metrics]
+            else:  # each asked metric's column picked from the Posts' rows, in C
+                got = list(map(rows.get, decision.post_ids, repeat(ZERO_ROW)))
+                lifetime = [list(map(itemgetter(m.metric.code), got)) for m in request.metrics]
             return _Counts(decision, lifetime, None, authors)
-        window = request.window
-        rows = self.counters.hourly(decision.post_ids, codes, window.start_hour, window.end_hour)
+        if hours is None:
+            hours = self.counters.hourly(
+                decision.post_ids, codes, window.start_hour, window.end_hour
+            )
         by_code = {m.metric.code: m.metric.name for m in request.metrics}
-        names = map(by_code.__getitem__, map(_CODE, rows))  # each column in C
+        names = map(by_code.__getitem__, map(_CODE, hours))  # each column in C
         hourly = list(
-            zip(map(_POST, rows), names, map(_HOUR, rows), map(_COUNT, rows), strict=True)
+            zip(map(_POST, hours), names, map(_HOUR, hours), map(_COUNT, hours), strict=True)
         )
         return _Counts(decision, None, hourly, authors)

@@ -8,7 +8,7 @@ IDs are Python ints in the unsigned 64-bit range; metrics are addressed by their
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
@@ -315,6 +315,31 @@ class Store(
 
 class CatalogBackend(Store, LedgerStore, Protocol):
     """A store that can also keep the ledger for counters elsewhere (SQLite, PostgreSQL)."""
+
+
+@runtime_checkable
+class OneDatabaseReads(Protocol):
+    """A store whose Posts and counts are in one database reads a request's Posts together
+    with their counts: one round trip on PostgreSQL (a pipeline), one check of the read cache
+    on SQLite. The reader asks the counts of every requested Post before the policy decides
+    which it may see (the rest are never rendered). The split store (counters in ClickHouse)
+    has not got it: the reader calls ``post_facts``, then ``lifetime_columns`` or ``hourly``."""
+
+    def facts_and_lifetime(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int]
+    ) -> tuple[dict[int, PostFacts], Mapping[int, Sequence[int]]]:
+        """``post_facts(post_ids)``, and each Post's lifetime row: at each code of
+        ``metric_codes``, what ``lifetime`` counts (other places: 0 or their count; a Post
+        may have no row when it has no count of them: read it as ``rows.ZERO_ROW``; rows of
+        Posts not asked for may be there too)."""
+        ...
+
+    def facts_and_hourly(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int], start_hour: int, end_hour: int
+    ) -> tuple[dict[int, PostFacts], list[tuple[int, int, int, int]]]:
+        """``post_facts(post_ids)`` and ``hourly(post_ids, metric_codes, start_hour,
+        end_hour)`` (its rows in any order)."""
+        ...
 
 
 @runtime_checkable

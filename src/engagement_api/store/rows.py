@@ -10,8 +10,14 @@ from operator import not_
 from typing import Any
 
 from engagement_api.contract.ids import from_signed
+from engagement_api.contract.metrics import BY_CODE
 from engagement_api.contract.policy import PostFacts
 from engagement_api.domain import AccessToken, App, DashboardSession, IngestMinute, PendingBatch
+
+#: The length of a Post's lifetime row (``facts_and_lifetime``): a place per metric code.
+LIFETIME_ROW = max(BY_CODE) + 1
+#: The lifetime row of a Post without counts.
+ZERO_ROW: tuple[int, ...] = (0,) * LIFETIME_ROW
 
 #: What ``post_facts`` reads of each Post (``FROM posts``).
 FACT_COLUMNS = "id, author_id, created_at, protected OR deleted"
@@ -80,6 +86,18 @@ def columns_of(
         if i is not None and column is not None:
             column[i] = count
     return [slots[code] for code in metric_codes]
+
+
+def lifetime_rows_of(rows: Iterable[tuple[int, int, int]]) -> dict[int, list[int]]:
+    """``{Post ID: its lifetime row}`` (:data:`LIFETIME_ROW` places, by metric code) from rows
+    ``(signed Post ID, metric code, count)``; a Post without rows has none."""
+    found: dict[int, list[int]] = {}
+    for pid, code, count in rows:
+        row = found.get(pid)
+        if row is None:
+            row = found[pid] = [0] * LIFETIME_ROW
+        row[code] = count
+    return {from_signed(pid): row for pid, row in found.items()}
 
 
 def counts_by_key(rows: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int], int]:

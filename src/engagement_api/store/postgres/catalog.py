@@ -19,6 +19,8 @@ from engagement_api.domain import MediaItem, Post, PostRecord, User
 from engagement_api.store.postgres.pool import Connection, PgPool
 from engagement_api.store.rows import FACT_COLUMNS, facts_from_rows
 
+#: The facts of the Posts of an ID array (``post_facts``).
+FACTS_OF_POSTS = f"SELECT {FACT_COLUMNS} FROM posts WHERE id = ANY(%s::bigint[])"  # noqa: S608
 _ADD_VIDEO = (
     "INSERT INTO video_totals AS v (media_key, views) "
     "SELECT k, n FROM unnest(%b::text[], %b::bigint[]) AS t (k, n) "
@@ -228,11 +230,7 @@ class PostgresCatalog:
 
     def post_facts(self, ids: Iterable[int]) -> dict[int, PostFacts]:
         rows = self._db.read(
-            lambda conn: conn.execute(
-                f"SELECT {FACT_COLUMNS} FROM posts WHERE id = ANY(%s::bigint[])",  # noqa: S608
-                (id_array(ids),),
-                binary=True,
-            ).fetchall()
+            lambda conn: conn.execute(FACTS_OF_POSTS, (id_array(ids),), binary=True).fetchall()
         )
         found: dict[int, PostFacts] = {}
         facts_from_rows(rows, found)

@@ -10,20 +10,27 @@ set-based upsert per table, rows in key order so concurrent batches lock rows in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import psycopg
 
 from engagement_api.contract.ids import from_signed
 from engagement_api.contract.metrics import VIDEO_VIEWS
+from engagement_api.contract.policy import PostFacts
 from engagement_api.domain import BatchRecord, Deltas
 from engagement_api.store.deltas import DeltaTable
 from engagement_api.store.errors import IdempotencyConflict, StoreError
-from engagement_api.store.postgres.catalog import dt, id_array, ts
+from engagement_api.store.postgres.catalog import FACTS_OF_POSTS, dt, id_array, ts
 from engagement_api.store.postgres.partitions import Partitions
 from engagement_api.store.postgres.pool import Connection, PgPool
-from engagement_api.store.rows import columns_of, counts_by_key
+from engagement_api.store.rows import (
+    columns_of,
+    counts_by_key,
+    facts_from_rows,
+    lifetime_rows_of,
+)
 
 _VIDEO = VIDEO_VIEWS.code
 _TOTALS = (
@@ -38,6 +45,11 @@ _VIDEO_TOTALS = (
     "WHERE id = ANY(%s::bigint[]) AND video_key IS NOT NULL) "
     "SELECT m.id, %s::integer, v.views FROM mine m JOIN video_totals v ON v.media_key = m.video_key"
 )
+_HOURLY = (
+    "SELECT post_id, metric, hour, count FROM counts_hourly "
+    "WHERE post_id = ANY(%s::bigint[]) AND metric = ANY(%b::integer[]) "
+    "AND hour >= %s AND hour < %s AND count <> 0"
+)  # binary results: no text formatting and parsing
 _STAGE = (
     "SET LOCAL work_mem = '64MB'; "  # sort the deltas in memory
     "CREATE TEMP TABLE staging_deltas "
@@ -157,15 +169,7 @@ class PostgresCounters:
         if not post_ids or not metric_codes:
             return []
         params = (id_array(post_ids), sorted(set(metric_codes)), start_hour, end_hour)
-        rows = self._db.read(
-            lambda conn: conn.execute(
-                "SELECT post_id, metric, hour, count FROM counts_hourly "
-                "WHERE post_id = ANY(%s::bigint[]) AND metric = ANY(%b::integer[]) "
-                "AND hour >= %s AND hour < %s AND count <> 0",
-                params,
-                binary=True,  # binary results: no text formatting and parsing
-            ).fetchall()
-        )
+        rows = self._db.read(lambda conn: conn.execute(_HOURLY, params, binary=True).fetchall())
         return [(from_signed(pid), metric, hour, count) for pid, metric, hour, count in rows]
 
     def totals(
@@ -207,6 +211,48 @@ class PostgresCounters:
         self, post_ids: Sequence[int], metric_codes: Sequence[int]
     ) -> list[list[int]]:
         return columns_of(self.lifetime(post_ids, metric_codes), post_ids, metric_codes)
+
+    def facts_and_lifetime(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int]
+    ) -> tuple[dict[int, PostFacts], Mapping[int, Sequence[int]]]:
+        """The Posts' facts and their lifetime rows in one round trip (a pipeline of the
+        statements of ``post_facts`` and ``lifetime``)."""
+        codes = sorted(set(metric_codes))
+        wanted = id_array(post_ids)
+        others = [code for code in codes if code != _VIDEO]
+
+        def work(conn: Connection) -> tuple[list[Any], list[tuple[int, int, int]]]:
+            with conn.pipeline():
+                facts = conn.execute(FACTS_OF_POSTS, (wanted,), binary=True)
+                found = []
+                if others:
+                    found.append(conn.execute(_TOTALS, (wanted, others), binary=True))
+                if _VIDEO in codes:
+                    found.append(conn.execute(_VIDEO_TOTALS, (wanted, _VIDEO), binary=True))
+            return facts.fetchall(), [row for cursor in found for row in cursor.fetchall()]
+
+        fact_rows, count_rows = self._db.read(work) if post_ids else ([], [])
+        facts: dict[int, PostFacts] = {}
+        facts_from_rows(fact_rows, facts)
+        return facts, lifetime_rows_of(count_rows)
+
+    def facts_and_hourly(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int], start_hour: int, end_hour: int
+    ) -> tuple[dict[int, PostFacts], list[tuple[int, int, int, int]]]:
+        """The Posts' facts and their ``hourly`` rows in one round trip (a pipeline)."""
+        wanted = id_array(post_ids)
+        params = (wanted, sorted(set(metric_codes)), start_hour, end_hour)
+
+        def work(conn: Connection) -> tuple[list[Any], list[tuple[int, int, int, int]]]:
+            with conn.pipeline():
+                facts = conn.execute(FACTS_OF_POSTS, (wanted,), binary=True)
+                hours = conn.execute(_HOURLY, params, binary=True) if metric_codes else None
+            return facts.fetchall(), hours.fetchall() if hours is not None else []
+
+        fact_rows, hour_rows = self._db.read(work) if post_ids else ([], [])
+        found: dict[int, PostFacts] = {}
+        facts_from_rows(fact_rows, found)
+        return found, [(from_signed(pid), metric, hour, n) for pid, metric, hour, n in hour_rows]
 
     def prune_hourly(self, before_hour: int) -> int:
         return self._partitions.prune(before_hour)

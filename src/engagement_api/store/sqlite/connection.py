@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from engagement_api.contract.policy import PostFacts
 from engagement_api.store.errors import StoreError, StoreUnavailable
@@ -24,6 +25,8 @@ from engagement_api.store.errors import StoreError, StoreUnavailable
 MIN_SQLITE_VERSION = (3, 35, 0)
 
 WRITER_CACHE_KIB = 256 * 1024  # the writer connection's page cache (an upper bound)
+
+T = TypeVar("T")
 
 #: Primary result codes that mean "the database cannot serve us now", not "our SQL is wrong".
 _UNAVAILABLE_CODES = frozenset(
@@ -96,22 +99,61 @@ def _unavailable(exc: sqlite3.Error) -> StoreUnavailable:
     return StoreUnavailable(f"SQLite is unavailable: {exc}")
 
 
-@contextmanager
-def map_sqlite_errors() -> Iterator[None]:
+class _ErrorMap:
+    """The context manager of :func:`map_sqlite_errors` (a class: a generator-based one costs
+    a generator and its frames per use, and every store call enters one or two)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if isinstance(exc, sqlite3.ProgrammingError):
+            if "closed" in str(exc):
+                raise StoreUnavailable("the SQLite store is closed") from exc
+        elif isinstance(exc, sqlite3.Error):
+            code = getattr(exc, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF in _UNAVAILABLE_CODES:
+                raise _unavailable(exc) from exc
+        # anything else (a constraint, our own SQL) passes through unchanged
+
+
+_ERROR_MAP = _ErrorMap()
+
+
+def map_sqlite_errors() -> _ErrorMap:
     """Turn the driver's "cannot serve" errors into :class:`StoreUnavailable` (503): a closed
     connection, a file that cannot be opened, read or written, a lock held past the busy
     timeout. Everything else (a constraint, our own SQL) passes through unchanged."""
-    try:
-        yield
-    except sqlite3.ProgrammingError as exc:
-        if "closed" in str(exc):
-            raise StoreUnavailable("the SQLite store is closed") from exc
-        raise
-    except sqlite3.Error as exc:
-        code = getattr(exc, "sqlite_errorcode", None)
-        if code is not None and code & 0xFF in _UNAVAILABLE_CODES:
-            raise _unavailable(exc) from exc
-        raise
+    return _ERROR_MAP
+
+
+class _Using(Generic[T]):
+    """``with``: ``value``, the driver's errors mapped as by :func:`map_sqlite_errors`, and
+    ``lock`` (if any) held."""
+
+    __slots__ = ("lock", "value")
+
+    def __init__(self, value: T, lock: threading.RLock | None = None) -> None:
+        self.value = value
+        self.lock = lock
+
+    def __enter__(self) -> T:
+        if self.lock is not None:
+            self.lock.acquire()
+        return self.value
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        try:
+            _ERROR_MAP.__exit__(kind, exc, tb)
+        finally:
+            if self.lock is not None:
+                self.lock.release()
 
 
 def sqlite_path(url: str) -> str:
@@ -175,35 +217,34 @@ class SqliteDatabase:
         if self._closed:
             raise StoreUnavailable("the SQLite store is closed")
 
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """This thread's query-only connection (each statement sees the latest commit)."""
-        with map_sqlite_errors():
-            self._check_open()
-            conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-            if conn is None:
-                conn = self._connect(query_only=True)
-                self._local.conn = conn
-            yield conn
+    def _reader(self) -> sqlite3.Connection:
+        self._check_open()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect(query_only=True)
+        return conn
 
-    @contextmanager
-    def read_cached(self) -> Iterator[tuple[sqlite3.Connection, ReadCache]]:
+    def read(self) -> _Using[sqlite3.Connection]:
+        """This thread's query-only connection (each statement sees the latest commit)."""
+        return _Using(self._reader())
+
+    def read_cached(self) -> _Using[tuple[sqlite3.Connection, ReadCache]]:
         """:meth:`read`, and this thread's :class:`ReadCache`, emptied if the database changed
         since its last use."""
-        with self.read() as conn:
-            cache: ReadCache | None = getattr(self._local, "cache", None)
-            if cache is None:
-                cache = self._local.cache = ReadCache()
+        conn = self._reader()
+        cache: ReadCache | None = getattr(self._local, "cache", None)
+        if cache is None:
+            cache = self._local.cache = ReadCache()
+        with _ERROR_MAP:
             [(version,)] = conn.execute("PRAGMA data_version").fetchall()
-            cache.check(int(version))
-            yield conn, cache
+        cache.check(int(version))
+        return _Using((conn, cache))
 
-    @contextmanager
-    def writer(self) -> Iterator[sqlite3.Connection]:
-        """The writer connection, held by this thread, outside any transaction."""
-        with self._write_lock, map_sqlite_errors():
-            self._check_open()
-            yield self._writer
+    def writer(self) -> _Using[sqlite3.Connection]:
+        """The writer connection, held by this thread, outside any transaction (the lock is
+        taken when the ``with`` is entered)."""
+        self._check_open()
+        return _Using(self._writer, self._write_lock)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

@@ -16,15 +16,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import chain
 from operator import itemgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from engagement_api.contract.ids import from_signed, to_signed
 from engagement_api.contract.metrics import BY_CODE as METRICS_BY_CODE
 from engagement_api.contract.metrics import VIDEO_VIEWS
 from engagement_api.domain import BatchRecord, Deltas
 from engagement_api.store.errors import IdempotencyConflict, StoreError
-from engagement_api.store.rows import counts_by_key, unsigned
-from engagement_api.store.sqlite.connection import SqliteDatabase
+from engagement_api.store.rows import LIFETIME_ROW, counts_by_key, unsigned
+from engagement_api.store.sqlite.connection import ReadCache, SqliteDatabase
 from engagement_api.store.sqlite.statements import (
     add_video_views,
     chunks,
@@ -104,7 +104,6 @@ _VIDEO_OF_POSTS = (
     "ON v.media_key = p.video_key WHERE p.id IN (%s)"
 )
 #: A Post's lifetime row in the read cache: one count per metric code.
-_LIFETIME_ROW = max(METRICS_BY_CODE) + 1
 
 #: Post seqs a process keeps (about 100 bytes each).
 SEQ_CACHE_SIZE = 1_000_000
@@ -155,6 +154,41 @@ def _packed_rows(table: DeltaTable, seqs: dict[int, int]) -> list[int]:
     )
     keys, counts = packed.get_column("key").to_list(), packed.get_column("count").to_list()
     return list(chain.from_iterable(zip(keys, counts, strict=True)))
+
+
+def lifetime_rows(
+    conn: sqlite3.Connection, cache: ReadCache, post_ids: Sequence[int]
+) -> dict[int, list[int]]:
+    """Each Post's lifetime row (its count of every metric by code, its video's views at the
+    video code; zeros for a Post without counts or unknown), those ``cache`` lacks read in two
+    statements per chunk. Returns the cache's own mapping (callers only read it)."""
+    video = VIDEO_VIEWS.code
+    rows = cache.lifetime
+    missing = sorted({p for p in post_ids if p not in rows})
+    if missing:
+        fresh = {p: [0] * LIFETIME_ROW for p in missing}
+        for chunk in chunks([to_signed(p) for p in missing]):
+            for pid, metric, count in conn.execute(_TOTALS_OF_POSTS % marks(len(chunk)), chunk):
+                if metric != video and 0 <= metric < LIFETIME_ROW:
+                    fresh[from_signed(pid)][metric] = count
+            for pid, views in conn.execute(_VIDEO_OF_POSTS % marks(len(chunk)), chunk):
+                fresh[from_signed(pid)][video] = views
+        rows.update(fresh)
+    return rows
+
+
+class HourlyIn(Protocol):
+    """The signature of :meth:`SqliteCounters._hourly_in` (for the catalog, mixed beside it)."""
+
+    def __call__(
+        self,
+        conn: sqlite3.Connection,
+        cache: ReadCache,
+        post_ids: Sequence[int],
+        metric_codes: Sequence[int],
+        start_hour: int,
+        end_hour: int,
+    ) -> list[tuple[int, int, int, int]]: ...
 
 
 class SqliteCounters:
@@ -228,15 +262,29 @@ class SqliteCounters:
         the order of the Posts' seqs, then metric, then hour."""
         if not post_ids or not metric_codes or start_hour >= end_hour:
             return []
-        codes = sorted(set(metric_codes))
         with self._db.read_cached() as (conn, cache):
-            seqs = sorted((seq, pid) for pid, seq in self._known_seqs(conn, post_ids))
-            keys = [(pid, c, start_hour, end_hour) for _, pid in seqs for c in codes]
-            got = cache.hourly
-            missing = [key for key in keys if key not in got]
-            if missing:
-                got.update(_hourly_rows(conn, dict(seqs), missing, start_hour, end_hour))
-            return list(chain.from_iterable(map(got.__getitem__, keys)))
+            return self._hourly_in(conn, cache, post_ids, metric_codes, start_hour, end_hour)
+
+    def _hourly_in(
+        self,
+        conn: sqlite3.Connection,
+        cache: ReadCache,
+        post_ids: Sequence[int],
+        metric_codes: Sequence[int],
+        start_hour: int,
+        end_hour: int,
+    ) -> list[tuple[int, int, int, int]]:
+        """:meth:`hourly` through ``conn`` and its ``cache`` (checked by the caller)."""
+        if not post_ids or not metric_codes or start_hour >= end_hour:
+            return []
+        codes = sorted(set(metric_codes))
+        seqs = sorted((seq, pid) for pid, seq in self._known_seqs(conn, post_ids))
+        keys = [(pid, c, start_hour, end_hour) for _, pid in seqs for c in codes]
+        got = cache.hourly
+        missing = [key for key in keys if key not in got]
+        if missing:
+            got.update(_hourly_rows(conn, dict(seqs), missing, start_hour, end_hour))
+        return list(chain.from_iterable(map(got.__getitem__, keys)))
 
     def _known_seqs(
         self, conn: sqlite3.Connection, post_ids: Iterable[int]
@@ -294,21 +342,8 @@ class SqliteCounters:
         """:meth:`lifetime` as columns, through the connection's :class:`ReadCache`: a Post's
         whole lifetime row (every metric, its video's views) is read once after each commit,
         then each column is picked from the rows in C."""
-        video = VIDEO_VIEWS.code
         with self._db.read_cached() as (conn, cache):
-            rows = cache.lifetime
-            missing = sorted({p for p in post_ids if p not in rows})
-            if missing:
-                fresh = {p: [0] * _LIFETIME_ROW for p in missing}
-                for chunk in chunks([to_signed(p) for p in missing]):
-                    for pid, metric, count in conn.execute(
-                        _TOTALS_OF_POSTS % marks(len(chunk)), chunk
-                    ):
-                        if metric != video and 0 <= metric < _LIFETIME_ROW:
-                            fresh[from_signed(pid)][metric] = count
-                    for pid, views in conn.execute(_VIDEO_OF_POSTS % marks(len(chunk)), chunk):
-                        fresh[from_signed(pid)][video] = views
-                rows.update(fresh)
+            rows = lifetime_rows(conn, cache, post_ids)
             got = list(map(rows.__getitem__, post_ids))
         return [list(map(itemgetter(code), got)) for code in metric_codes]
 
