@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, compress, repeat
-from operator import itemgetter, mod
+from operator import itemgetter
 from typing import cast
 
 import orjson
@@ -167,8 +167,7 @@ def _grouping(
     per_post = len(ids) if TWEET_ID in group_by else 1
     if outer < len(group_by) and not any(timed[:outer]):
         shape = _suffix(group_by[outer:], window)
-        slot = shape.template if shape.objects else _TEXT
-        frame, slots = _Builder(group_by[:outer], ids, names, 1, per_post, slot).build(0, 0)
+        frame, slots = _Builder(group_by[:outer], ids, names, 1, per_post, _TEXT).build(0, 0)
         return frame % tuple(_subtrees(shape, [rows[slot] for slot in slots]))
     size = len(rows[0]) if rows else 0
     text, perm = _Builder(group_by, ids, names, size, per_post * size, _VALUE).build(0, layout)
@@ -180,9 +179,12 @@ def _grouping(
 class _Suffix:
     """The time subtree under each vector, as fixed pieces (see :func:`_suffix`)."""
 
-    template: bytes  # one time level: the subtree, a slot per value; two: a slot per upper key
-    pick: Picker  # one time level: a vector's values in slot order
-    objects: tuple[bytes, ...]  # two time levels: per upper key, the template of its object
+    template: bytes  # the whole subtree, a slot per value
+    pick: Picker  # a vector's values in slot order
+    zero: bytes  # the whole subtree's text when all zero
+    # two time levels only (else empty):
+    frame: bytes  # the subtree, a slot per upper key
+    objects: tuple[bytes, ...]  # per upper key, the template of its object
     slices: tuple[slice, ...]  # per upper key, its object's values in a vector
     zeros: tuple[bytes, ...]  # per upper key, the text of its object when all zero
     owner: tuple[int, ...]  # per index of a vector, the upper key it falls under
@@ -191,10 +193,12 @@ class _Suffix:
 @lru_cache(maxsize=32)
 def _suffix(levels: tuple[str, ...], window: Window | None) -> _Suffix:
     """The pieces of the time levels ``levels`` of a window; with two levels, split at the
-    upper one (its objects are consecutive hours of a day, or every 24th for an hour of day)."""
+    upper one too (its objects are consecutive hours of a day, or every 24th for an hour of
+    day)."""
     _, layout = time_axis(window, levels)
     template, perm = _Builder(levels, [], [], 0, 0, _VALUE).build(0, layout)
-    whole = _Suffix(template, _picker(perm, len(perm)), (), (), (), ())
+    pick = _picker(perm, len(perm))
+    whole = _Suffix(template, pick, template % pick([0] * len(perm)), b"", (), (), (), ())
     if len(levels) == 1:
         return whole
     everything = range(len(perm))
@@ -216,7 +220,16 @@ def _suffix(levels: tuple[str, ...], window: Window | None) -> _Suffix:
         for index in indexes:
             owner[index] = upper
     frame = b"{" + b",".join(keys) + b"}"
-    return _Suffix(frame, tuple, tuple(objects), tuple(slices), tuple(zeros), tuple(owner))
+    return _Suffix(
+        template,
+        pick,
+        whole.zero,
+        frame,
+        tuple(objects),
+        tuple(slices),
+        tuple(zeros),
+        tuple(owner),
+    )
 
 
 class _Memo(dict[tuple[int, ...], bytes]):
@@ -232,33 +245,34 @@ class _Memo(dict[tuple[int, ...], bytes]):
 
 
 def _subtrees(shape: _Suffix, vectors: list[list[int]]) -> list[bytes]:
-    """The texts that fill the slots of the vectors' time subtrees, in order.
+    """The text of each vector's time subtree, in order.
 
-    One time level: a subtree's text, memoized by its values. Two: its upper keys' objects,
-    the all-zero ones ready-made, the others memoized by their values, unless most are
-    non-zero (then all filled at once, not memoized: they rarely repeat).
+    An all-zero vector's is made once. One time level: a subtree's text is memoized by its
+    values. Two: a vector with most of its upper keys' objects non-zero is filled in one go;
+    one with few, from the all-zero objects with only its non-zero ones filled (memoized by
+    their values: they repeat), put into the upper level's frame.
     """
-    parts: list[bytes] = []
+    zero, template, pick = shape.zero, shape.template, shape.pick
     if not shape.objects:
-        whole = _Memo(shape.template)
-        pick = shape.pick
-        return [whole[pick(values)] for values in vectors]
+        whole = _Memo(template)
+        return [whole[pick(values)] if any(values) else zero for values in vectors]
     memos: dict[bytes, _Memo] = {}
     objects = [memos.setdefault(text, _Memo(text)) for text in shape.objects]
-    zeros, slices, owner = list(shape.zeros), shape.slices, shape.owner
+    frame, zeros, slices, owner = shape.frame, list(shape.zeros), shape.slices, shape.owner
     half = len(slices) / 2
+    parts: list[bytes] = []
     for values in vectors:
         if not any(values):
-            parts += zeros
+            parts.append(zero)
             continue
         uppers = set(compress(owner, values))  # the upper keys with a non-zero value
         if len(uppers) > half:
-            parts += map(mod, shape.objects, map(tuple(values).__getitem__, slices))
+            parts.append(template % pick(values))
             continue
         mine = zeros.copy()
         for upper in uppers:
             mine[upper] = objects[upper][tuple(values[slices[upper]])]
-        parts += mine
+        parts.append(frame % tuple(mine))
     return parts
 
 
