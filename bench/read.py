@@ -5,20 +5,24 @@ Starts the real server (``engagement-api serve``) over a demo-sized store (the d
 from a separate process, wrk (Debian's ``wrk``; installed with apt-get when missing), with 4
 keep-alive connections and ``Accept-Encoding: gzip``, one request kind at a time:
 
-- ``GET /healthz`` (before and after the others: the ceiling, on the same server, same run);
+- ``GET /healthz`` (the ceiling, on the same server, in the same run: first in each round and
+  once more at the end);
 - ``/totals`` of 1 Post, 3 public metrics, 1 grouping (bearer token);
 - ``/totals`` of 250 Posts, 5 metrics, 2 groupings (bearer token);
 - ``/28hr`` of 25 owned Posts, 8 metrics, the 4-level grouping (OAuth 1.0a user context);
 - ``/historical`` of the same over 28 days (OAuth 1.0a user context).
 
-OAuth requests are signed beforehand, each with its own nonce (wrk cannot sign), and sent in
-turn; a run that used every one of them, or that got any answer but 200, is reported as an
-error. Each kind's requests/s, p50 and p99 are printed beside ``/healthz`` as a share, for each
-``--workers`` value, and the gain of the last worker count over the first beside /healthz's
-gain. Absolute figures here are noise (2 shared cores); the shares are the result.
+The kinds are run ``--rounds`` times in turn (each round: /healthz, then every kind), so that a
+pause of the shared machine's host falls on one run of one kind, not on a whole figure; each
+kind's figures are the medians of its runs. OAuth requests are signed beforehand, each with its
+own nonce (wrk cannot sign), and sent in turn; a run that used every one of them, or that got
+any answer but 200, is reported as an error. Each kind's requests/s, p50 and p99 are printed
+beside ``/healthz`` as a share, for each ``--workers`` value, and the gain of the last worker
+count over the first beside /healthz's gain. Absolute figures here are noise (2 shared cores);
+the shares are the result.
 
-    python -m bench.read [--backend sqlite|postgresql|both] [--workers 1,2] [--seconds 10]
-                         [--json FILE] [--profile DIR] [--keep]
+    python -m bench.read [--backend sqlite|postgresql|both] [--workers 1,2] [--seconds 5]
+                         [--rounds 3] [--json FILE] [--keep]
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from statistics import median
 from typing import Any, Literal
 
 import httpx
@@ -380,7 +385,13 @@ def warm(base: str, setup: Setup, kind: Kind) -> None:
 
 
 def run_backend(
-    wrk: str, backend: str, url: str, workers: list[int], seconds: float, workdir: Path
+    wrk: str,
+    backend: str,
+    url: str,
+    workers: list[int],
+    seconds: float,
+    workdir: Path,
+    rounds: int = 1,
 ) -> list[Figure]:
     store = open_store(url)
     store.migrate()
@@ -397,7 +408,8 @@ def run_backend(
                 order = kinds(setup)
                 for kind in order:
                     warm(base, setup, kind)
-                for kind in [*order, order[0]]:  # /healthz again at the end
+                # every kind once per round, /healthz first; /healthz again at the end
+                for kind in [*order * rounds, order[0]]:
                     figure = drive(wrk, setup, kind, base, seconds, workdir, count)
                     print(
                         f"{backend} workers={count} {kind.name}: {figure.rps:,.1f} req/s, "
@@ -411,27 +423,39 @@ def run_backend(
     return figures
 
 
-def _healthz(figures: list[Figure], workers: int) -> float:
-    runs = [f.rps for f in figures if f.kind == "healthz" and f.workers == workers]
-    return sum(runs) / len(runs)
+def summary(figures: list[Figure], kind: str, workers: int) -> Figure:
+    """One kind's figure for one worker count: the medians of its runs (requests and
+    seconds summed, errors and notes of every run)."""
+    runs = [f for f in figures if f.kind == kind and f.workers == workers]
+    return Figure(
+        kind,
+        workers,
+        sum(f.requests for f in runs),
+        sum(f.seconds for f in runs),
+        median(f.rps for f in runs),
+        median(f.p50_ms for f in runs),
+        median(f.p99_ms for f in runs),
+        sum(f.errors for f in runs),
+        [note for f in runs for note in f.notes],
+    )
 
 
 def report(console: Console, backend: str, figures: list[Figure], workers: list[int]) -> None:
     for count in workers:
-        ceiling = _healthz(figures, count)
-        table = Table(title=f"{backend}, serve --workers {count}, {CONNECTIONS} connections (wrk)")
+        ceiling = summary(figures, "healthz", count).rps
+        runs = sum(1 for f in figures if f.kind == "healthz" and f.workers == count)
+        each = sum(1 for f in figures if f.kind == "totals_1" and f.workers == count)
+        table = Table(
+            title=f"{backend}, serve --workers {count}, {CONNECTIONS} connections (wrk), "
+            f"medians of {each} run(s) per kind"
+        )
         for column in ("request", "req/s", "p50", "p99", "p99/p50", "share of /healthz", "target"):
             table.add_column(column, justify="left" if column == "request" else "right")
-        rows = [f for f in figures if f.workers == count]
-        seen_healthz = False
-        for figure in rows:
-            if figure.kind == "healthz":
-                label = TITLES["healthz"] + (" (after)" if seen_healthz else " (before)")
-                seen_healthz = True
-            else:
-                label = TITLES[figure.kind]
+        for kind in TITLES:
+            figure = summary(figures, kind, count)
+            label = TITLES[kind] + (f" ({runs} runs)" if kind == "healthz" else "")
             share = figure.rps / ceiling
-            target = TARGETS.get(figure.kind)
+            target = TARGETS.get(kind)
             verdict = ""
             if target is not None:
                 verdict = f">= {target:.1%}: " + ("PASS" if share >= target else "MISS")
@@ -451,9 +475,7 @@ def report(console: Console, backend: str, figures: list[Figure], workers: list[
         first, last = workers[0], workers[-1]
         gain = {}
         for kind in TITLES:
-            one = [f.rps for f in figures if f.kind == kind and f.workers == first]
-            many = [f.rps for f in figures if f.kind == kind and f.workers == last]
-            gain[kind] = (sum(many) / len(many)) / (sum(one) / len(one))
+            gain[kind] = summary(figures, kind, last).rps / summary(figures, kind, first).rps
         table = Table(title=f"{backend}: --workers {last} over --workers {first}")
         for column in ("request", "gain", "share of /healthz's gain", "target"):
             table.add_column(column, justify="left" if column == "request" else "right")
@@ -477,7 +499,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.read", description=__doc__)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
-    parser.add_argument("--seconds", type=float, default=10.0, help="per request kind")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per run of a kind")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of every kind, in turn")
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
@@ -491,7 +514,9 @@ def main(argv: list[str] | None = None) -> int:
         for backend in backends:
             if backend == "sqlite":
                 url = f"sqlite:///{workdir / 'read.db'}"
-                every[backend] = run_backend(wrk, backend, url, workers, args.seconds, workdir)
+                every[backend] = run_backend(
+                    wrk, backend, url, workers, args.seconds, workdir, args.rounds
+                )
             else:
                 from bench.pg import EmbeddedPostgres
 
@@ -500,13 +525,15 @@ def main(argv: list[str] | None = None) -> int:
                 )  # (its own temporary directory: the server user needs access)
                 try:
                     url = cluster.url(pool_max=20)
-                    every[backend] = run_backend(wrk, backend, url, workers, args.seconds, workdir)
+                    every[backend] = run_backend(
+                        wrk, backend, url, workers, args.seconds, workdir, args.rounds
+                    )
                 finally:
                     cluster.destroy()
         console.print(
             f"run: {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}; "
             f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}; "
-            f"{args.seconds:g} s per kind; wrk -t1 -c{CONNECTIONS}"
+            f"{args.rounds} rounds of {args.seconds:g} s per kind; wrk -t1 -c{CONNECTIONS}"
         )
         for backend, figures in every.items():
             report(console, backend, figures, workers)
