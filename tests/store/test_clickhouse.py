@@ -168,6 +168,31 @@ def test_migrate_makes_the_schema_on_every_node(
         assert replicas == [(f"/clickhouse/tables/{node.shard:02d}/{database}/hourly",)]
 
 
+def test_schema_changes_wait_for_the_ddl_timeout_not_the_receive_timeout(
+    fresh_counters: ClickHouseCounters, ch_cluster: SharedClickHouse
+) -> None:
+    """An ``ON CLUSTER`` statement answers once every node ran it (seconds, on a busy
+    cluster): its socket waits for ``ddl_timeout``, not for a query's ``receive_timeout``
+    (with which a slow one failed as "ClickHouse cannot change the schema: TimeoutError")."""
+    url = fresh_counters.url + "&receive_timeout=1&ddl_timeout=120"
+    counters = ClickHouseCounters(url)
+    made: list[float] = []
+    real = counters._pool._new_client
+
+    def watched(receive_timeout: float | None = None) -> Client:
+        client = real(receive_timeout)
+        made.append(client.connection.send_receive_timeout)
+        return client
+
+    try:
+        counters._pool._new_client = watched  # type: ignore[method-assign]
+        assert counters.migrate() == list(range(1, latest_version(MIGRATIONS) + 1))
+    finally:
+        counters.close()
+    assert 130 in made  # every DDL: ddl_timeout + 10 s
+    assert set(made) <= {1, 130}  # the version reads: the query's own
+
+
 def test_a_cluster_migrated_by_a_newer_version_is_refused(
     fresh_counters: ClickHouseCounters,
 ) -> None:

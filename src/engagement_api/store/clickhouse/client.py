@@ -78,8 +78,9 @@ class ClickHousePool:
         self._made = 0
         self._closed = False
 
-    def _new_client(self) -> Client:
+    def _new_client(self, receive_timeout: float | None = None) -> Client:
         s = self.settings
+        wait = s.receive_timeout if receive_timeout is None else receive_timeout
         (host, port), *others = s.hosts
         return Client(
             host,
@@ -89,7 +90,7 @@ class ClickHousePool:
             password=s.password,
             alt_hosts=",".join(f"{h}:{p}" for h, p in others) or None,
             connect_timeout=s.connect_timeout,
-            send_receive_timeout=s.receive_timeout,
+            send_receive_timeout=wait,
             sync_request_timeout=s.receive_timeout,
             settings=dict(QUERY_SETTINGS),
             client_name="engagement-api",
@@ -125,6 +126,25 @@ class ClickHousePool:
     def execute(self, what: str, query: str, params: Any = None, **kwargs: Any) -> Any:
         with self.client(what) as client:
             return client.execute(query, params, **kwargs)
+
+    def execute_waiting(
+        self, what: str, query: str, wait: float, params: Any = None, **kwargs: Any
+    ) -> Any:
+        """:meth:`execute` on a client of its own (not pooled) whose socket waits up to
+        ``wait`` seconds for the answer: an ``ON CLUSTER`` statement answers only once every
+        node has run it (up to ``distributed_ddl_task_timeout``), which on a busy cluster takes
+        longer than a query's receive timeout."""
+        if self._closed:
+            raise StoreUnavailable("the ClickHouse counters store is closed")
+        client = self._new_client(receive_timeout=wait)
+        try:
+            return client.execute(query, params, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise map_error(exc, what) from exc
+        finally:
+            client.disconnect()
 
     def close(self) -> None:
         self._closed = True

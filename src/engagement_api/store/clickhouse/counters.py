@@ -60,8 +60,10 @@ class ClickHouseCounters:
     # -- schema --------------------------------------------------------------------------------
 
     def _ddl(self, sql: str) -> None:
-        settings = {"distributed_ddl_task_timeout": self.settings.ddl_timeout}
-        self._pool.execute("change the schema", sql, settings=settings)
+        timeout = self.settings.ddl_timeout
+        settings = {"distributed_ddl_task_timeout": timeout}
+        # the answer comes once every node ran it: the socket waits for the DDL's own timeout
+        self._pool.execute_waiting("change the schema", sql, timeout + 10, settings=settings)
 
     def _statements(self, text: str) -> list[str]:
         body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
