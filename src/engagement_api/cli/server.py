@@ -13,6 +13,7 @@ from uvicorn.config import LOGGING_CONFIG
 
 from engagement_api.api.logging import access_log_config
 from engagement_api.api.prometheus import MULTIPROC_ENV
+from engagement_api.cli import workers as reuse_port
 from engagement_api.cli.context import (
     CliContext,
     database_option,
@@ -56,7 +57,8 @@ def log_config(log_level: str) -> dict[str, Any]:
 
 
 def run_server(ctx: CliContext, host: str, port: int, workers: int, log_level: str) -> None:
-    """Check the schema, then serve with uvicorn (settings reach workers via the environment).
+    """Check the schema, then serve with uvicorn (settings reach workers via the environment);
+    several workers on Linux listen on a socket each (:mod:`engagement_api.cli.workers`).
 
     With several workers, Prometheus metrics are kept in a fresh multi-process directory (unless
     ``PROMETHEUS_MULTIPROC_DIR`` is set), so ``/metrics`` sums every worker."""
@@ -69,20 +71,31 @@ def run_server(ctx: CliContext, host: str, port: int, workers: int, log_level: s
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         made_dir = tempfile.mkdtemp(prefix="engagement-api-metrics-")
         os.environ[MULTIPROC_ENV] = made_dir
+    options: dict[str, Any] = {
+        "app": "engagement_api.api.asgi:app_from_env",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "log_config": log_config(log_level),
+        "access_log": False,
+        "proxy_headers": True,
+        "http": "engagement_api.api.protocol:NoDelayHTTPProtocol",
+        "server_header": False,
+    }
     try:
-        uvicorn.run(
-            "engagement_api.api.asgi:app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-            log_config=log_config(log_level),
-            access_log=False,
-            proxy_headers=True,
-            http="engagement_api.api.protocol:NoDelayHTTPProtocol",
-            server_header=False,
-        )
+        if workers > 1 and reuse_port.available():  # a socket per worker (cli/workers.py)
+            try:
+                sockets = reuse_port.bind_sockets(host, port, workers)
+            except OSError as exc:
+                raise click.ClickException(
+                    f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+                ) from exc
+            status = reuse_port.supervise(options, sockets)
+            if status:
+                raise SystemExit(status)
+        else:
+            uvicorn.run(**options, workers=workers)
     finally:
         if made_dir is not None:
             shutil.rmtree(made_dir, ignore_errors=True)
