@@ -4,41 +4,21 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 from engagement_api.contract.ids import from_signed, to_signed
 from engagement_api.contract.metrics import VIDEO_VIEWS
 from engagement_api.contract.policy import PostFacts
 from engagement_api.domain import MediaItem, Post, PostRecord, User
-from engagement_api.store.rows import FACT_COLUMNS, facts_from_rows
-from engagement_api.store.sqlite.connection import ReadCache, SqliteDatabase
-from engagement_api.store.sqlite.counters import HourlyIn, lifetime_rows
+from engagement_api.store.sqlite.connection import SqliteDatabase
+from engagement_api.store.sqlite.counters import cached_facts
 from engagement_api.store.sqlite.statements import CHUNK, add_video_views, chunks, dt, marks, ts
 
 
-def _facts(
-    conn: sqlite3.Connection, cache: ReadCache, wanted: Sequence[int]
-) -> dict[int, PostFacts]:
-    """The facts of the Posts of ``wanted`` that exist: those ``cache`` lacks read in one
-    statement per chunk."""
-    known = cache.facts
-    missing = sorted({i for i in wanted if i not in known})
-    if missing:
-        fetched: dict[int, PostFacts] = {}
-        for chunk in chunks([to_signed(i) for i in missing]):
-            sql = f"SELECT {FACT_COLUMNS} FROM posts WHERE id IN ({marks(len(chunk))})"  # noqa: S608
-            facts_from_rows(conn.execute(sql, chunk), fetched)
-        known.update(zip(missing, map(fetched.get, missing), strict=True))
-    return {i: facts for i in wanted if (facts := known.get(i)) is not None}
-
-
 class SqliteCatalog:
-    """Needs ``_db`` (a :class:`SqliteDatabase`) and ``_hourly_in`` (of
-    :class:`~engagement_api.store.sqlite.counters.SqliteCounters`) from the class it is mixed
-    into."""
+    """Needs ``_db`` (a :class:`SqliteDatabase`) from the class it is mixed into."""
 
     _db: SqliteDatabase
-    _hourly_in: HourlyIn
 
     def upsert_users(self, users: Sequence[User]) -> int:
         with self._db.write() as conn:
@@ -114,23 +94,7 @@ class SqliteCatalog:
         all, after any commit) are read, in one statement per chunk."""
         wanted = ids if isinstance(ids, list | tuple) else list(ids)
         with self._db.read_cached() as (conn, cache):
-            return _facts(conn, cache, wanted)
-
-    def facts_and_lifetime(
-        self, post_ids: Sequence[int], metric_codes: Sequence[int]
-    ) -> tuple[dict[int, PostFacts], Mapping[int, Sequence[int]]]:
-        """:meth:`post_facts` and each Post's lifetime row, through one check of the cache."""
-        with self._db.read_cached() as (conn, cache):
-            return _facts(conn, cache, post_ids), lifetime_rows(conn, cache, post_ids)
-
-    def facts_and_hourly(
-        self, post_ids: Sequence[int], metric_codes: Sequence[int], start_hour: int, end_hour: int
-    ) -> tuple[dict[int, PostFacts], list[tuple[int, int, int, int]]]:
-        """:meth:`post_facts` and the Posts' :meth:`hourly` rows, through one check of the
-        cache."""
-        with self._db.read_cached() as (conn, cache):
-            facts = _facts(conn, cache, post_ids)
-            return facts, self._hourly_in(conn, cache, post_ids, metric_codes, start_hour, end_hour)
+            return cached_facts(conn, cache, wanted)
 
     def posts_by_author(self, author_id: int) -> list[int]:
         with self._db.read() as conn:

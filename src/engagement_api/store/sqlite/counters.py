@@ -12,18 +12,25 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import chain
 from operator import itemgetter
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from engagement_api.contract.ids import from_signed, to_signed
 from engagement_api.contract.metrics import BY_CODE as METRICS_BY_CODE
 from engagement_api.contract.metrics import VIDEO_VIEWS
+from engagement_api.contract.policy import PostFacts
 from engagement_api.domain import BatchRecord, Deltas
 from engagement_api.store.errors import IdempotencyConflict, StoreError
-from engagement_api.store.rows import LIFETIME_ROW, counts_by_key, unsigned
+from engagement_api.store.rows import (
+    FACT_COLUMNS,
+    LIFETIME_ROW,
+    counts_by_key,
+    facts_from_rows,
+    unsigned,
+)
 from engagement_api.store.sqlite.connection import ReadCache, SqliteDatabase
 from engagement_api.store.sqlite.statements import (
     add_video_views,
@@ -177,18 +184,20 @@ def lifetime_rows(
     return rows
 
 
-class HourlyIn(Protocol):
-    """The signature of :meth:`SqliteCounters._hourly_in` (for the catalog, mixed beside it)."""
-
-    def __call__(
-        self,
-        conn: sqlite3.Connection,
-        cache: ReadCache,
-        post_ids: Sequence[int],
-        metric_codes: Sequence[int],
-        start_hour: int,
-        end_hour: int,
-    ) -> list[tuple[int, int, int, int]]: ...
+def cached_facts(
+    conn: sqlite3.Connection, cache: ReadCache, wanted: Sequence[int]
+) -> dict[int, PostFacts]:
+    """The facts of the Posts of ``wanted`` that exist (``post_facts``): those ``cache`` lacks
+    read in one statement per chunk."""
+    known = cache.facts
+    missing = sorted({i for i in wanted if i not in known})
+    if missing:
+        fetched: dict[int, PostFacts] = {}
+        for chunk in chunks([to_signed(i) for i in missing]):
+            sql = f"SELECT {FACT_COLUMNS} FROM posts WHERE id IN ({marks(len(chunk))})"  # noqa: S608
+            facts_from_rows(conn.execute(sql, chunk), fetched)
+        known.update(zip(missing, map(fetched.get, missing), strict=True))
+    return {i: facts for i in wanted if (facts := known.get(i)) is not None}
 
 
 class SqliteCounters:
@@ -335,6 +344,22 @@ class SqliteCounters:
         if video in metric_codes:
             out.update(((pid, video), views) for pid, views in self.video_totals(post_ids).items())
         return out
+
+    def facts_and_lifetime(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int]
+    ) -> tuple[dict[int, PostFacts], Mapping[int, Sequence[int]]]:
+        """``post_facts`` and each Post's lifetime row, through one check of the cache."""
+        with self._db.read_cached() as (conn, cache):
+            return cached_facts(conn, cache, post_ids), lifetime_rows(conn, cache, post_ids)
+
+    def facts_and_hourly(
+        self, post_ids: Sequence[int], metric_codes: Sequence[int], start_hour: int, end_hour: int
+    ) -> tuple[dict[int, PostFacts], list[tuple[int, int, int, int]]]:
+        """``post_facts`` and the Posts' :meth:`hourly` rows, through one check of the
+        cache."""
+        with self._db.read_cached() as (conn, cache):
+            facts = cached_facts(conn, cache, post_ids)
+            return facts, self._hourly_in(conn, cache, post_ids, metric_codes, start_hour, end_hour)
 
     def lifetime_columns(
         self, post_ids: Sequence[int], metric_codes: Sequence[int]
