@@ -504,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
+    if args.rounds < 1 or args.seconds <= 0:
+        parser.error("--rounds must be at least 1 and --seconds more than 0")
     workers = [int(w) for w in args.workers.split(",")]
     wrk = need_wrk()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]

@@ -91,25 +91,31 @@ class _Workers:
         self.processes: list[BaseProcess] = []
         self.started: list[float] = []
 
-    def start(self, index: int) -> BaseProcess:
+    def start(self, index: int) -> BaseProcess | None:
+        """A worker on ``index``'s socket, in the place of the one there (if any); the one
+        it replaces (still running, or not), or None."""
         process = self._context.Process(
             target=_work, args=(self._options, self._sockets[index]), name=f"worker-{index}"
         )
         process.start()
-        return process
+        if index == len(self.processes):
+            self.processes.append(process)
+            self.started.append(time.monotonic())
+            return None
+        old, self.processes[index] = self.processes[index], process
+        self.started[index] = time.monotonic()
+        return old
 
     def start_all(self) -> None:
         for index in range(len(self._sockets)):
-            self.processes.append(self.start(index))
-            self.started.append(time.monotonic())
+            self.start(index)
 
     def replace(self, index: int) -> None:
         """A new worker on ``index``'s socket, and the old one stopped (it finishes what it is
         answering; the socket stays open, so what arrives meanwhile waits for the new one)."""
-        old = self.processes[index]
-        self.processes[index] = self.start(index)
-        self.started[index] = time.monotonic()
-        _stop([old])
+        old = self.start(index)
+        if old is not None:
+            _stop([old])
 
     def stop_all(self) -> None:
         _stop(self.processes)
@@ -178,8 +184,7 @@ def supervise(options: dict[str, Any], sockets: list[socket.socket]) -> int:
                 log.warning(
                     "worker [%s] exited (%s); starting another", process.pid, process.exitcode
                 )
-                running.processes[index] = running.start(index)
-                running.started[index] = time.monotonic()
+                running.start(index)
             if status:
                 break
     finally:

@@ -97,16 +97,24 @@ class ClickHousePool:
         )
 
     @contextlib.contextmanager
-    def client(self, what: str) -> Iterator[Client]:
-        """A client for this thread's use; driver errors come out as the store's."""
+    def client(self, what: str, wait: float | None = None) -> Iterator[Client]:
+        """A client for this thread's use; driver errors come out as the store's. With
+        ``wait``: a client of its own (not pooled) whose socket waits up to ``wait`` seconds
+        for the answer (an ``ON CLUSTER`` statement answers only once every node has run it,
+        up to ``distributed_ddl_task_timeout``: on a busy cluster longer than a query's
+        receive timeout)."""
         if self._closed:
             raise StoreUnavailable("the ClickHouse counters store is closed")
-        try:
-            client = self._idle.get_nowait()
-        except queue.Empty:
-            client = self._new_client()
-            with self._lock:
-                self._made += 1
+        pooled = wait is None
+        if not pooled:
+            client = self._new_client(receive_timeout=wait)
+        else:
+            try:
+                client = self._idle.get_nowait()
+            except queue.Empty:
+                client = self._new_client()
+                with self._lock:
+                    self._made += 1
         healthy = True
         try:
             yield client
@@ -118,33 +126,17 @@ class ClickHousePool:
         finally:
             if not healthy:
                 client.disconnect()  # a connection in an unknown state is not reused
-            if self._closed or self._idle.qsize() >= self.settings.pool_max:
+            if not pooled or self._closed or self._idle.qsize() >= self.settings.pool_max:
                 client.disconnect()
             else:
                 self._idle.put(client)
 
-    def execute(self, what: str, query: str, params: Any = None, **kwargs: Any) -> Any:
-        with self.client(what) as client:
-            return client.execute(query, params, **kwargs)
-
-    def execute_waiting(
-        self, what: str, query: str, wait: float, params: Any = None, **kwargs: Any
+    def execute(
+        self, what: str, query: str, params: Any = None, *, wait: float | None = None, **kwargs: Any
     ) -> Any:
-        """:meth:`execute` on a client of its own (not pooled) whose socket waits up to
-        ``wait`` seconds for the answer: an ``ON CLUSTER`` statement answers only once every
-        node has run it (up to ``distributed_ddl_task_timeout``), which on a busy cluster takes
-        longer than a query's receive timeout."""
-        if self._closed:
-            raise StoreUnavailable("the ClickHouse counters store is closed")
-        client = self._new_client(receive_timeout=wait)
-        try:
+        """``query`` on a pooled client (with ``wait``: on one of its own, see :meth:`client`)."""
+        with self.client(what, wait) as client:
             return client.execute(query, params, **kwargs)
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise map_error(exc, what) from exc
-        finally:
-            client.disconnect()
 
     def close(self) -> None:
         self._closed = True

@@ -63,7 +63,7 @@ class ClickHouseCounters:
         timeout = self.settings.ddl_timeout
         settings = {"distributed_ddl_task_timeout": timeout}
         # the answer comes once every node ran it: the socket waits for the DDL's own timeout
-        self._pool.execute_waiting("change the schema", sql, timeout + 10, settings=settings)
+        self._pool.execute("change the schema", sql, wait=timeout + 10, settings=settings)
 
     def _statements(self, text: str) -> list[str]:
         body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))

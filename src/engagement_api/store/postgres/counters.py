@@ -98,6 +98,20 @@ def stage_deltas(conn: Connection, table: DeltaTable) -> None:
             copy.write(table.totals_csv())
 
 
+def _lifetime_queries(
+    conn: Connection, wanted: str, codes: Sequence[int]
+) -> list[psycopg.Cursor[Any]]:
+    """The statements of ``lifetime`` (totals; video views), sent on ``conn`` (in its
+    pipeline); their rows ``(signed Post ID, code, count)`` once fetched."""
+    found = []
+    others = [code for code in codes if code != _VIDEO]
+    if others:
+        found.append(conn.execute(_TOTALS, (wanted, others), binary=True))
+    if _VIDEO in codes:
+        found.append(conn.execute(_VIDEO_TOTALS, (wanted, _VIDEO), binary=True))
+    return found
+
+
 class PostgresCounters:
     """Needs ``_db`` (a :class:`PgPool`) and ``_partitions`` from the class it is mixed into."""
 
@@ -195,14 +209,8 @@ class PostgresCounters:
         wanted = id_array(post_ids)
 
         def work(conn: Connection) -> list[tuple[int, int, int]]:
-            # both queries in one round trip (pipeline mode); binary results
-            others = [code for code in codes if code != _VIDEO]
-            with conn.pipeline():
-                found = []
-                if others:
-                    found.append(conn.execute(_TOTALS, (wanted, others), binary=True))
-                if _VIDEO in codes:
-                    found.append(conn.execute(_VIDEO_TOTALS, (wanted, _VIDEO), binary=True))
+            with conn.pipeline():  # both queries in one round trip
+                found = _lifetime_queries(conn, wanted, codes)
             return [row for cursor in found for row in cursor.fetchall()]
 
         return counts_by_key(self._db.read(work))
@@ -219,16 +227,11 @@ class PostgresCounters:
         statements of ``post_facts`` and ``lifetime``)."""
         codes = sorted(set(metric_codes))
         wanted = id_array(post_ids)
-        others = [code for code in codes if code != _VIDEO]
 
         def work(conn: Connection) -> tuple[list[Any], list[tuple[int, int, int]]]:
             with conn.pipeline():
                 facts = conn.execute(FACTS_OF_POSTS, (wanted,), binary=True)
-                found = []
-                if others:
-                    found.append(conn.execute(_TOTALS, (wanted, others), binary=True))
-                if _VIDEO in codes:
-                    found.append(conn.execute(_VIDEO_TOTALS, (wanted, _VIDEO), binary=True))
+                found = _lifetime_queries(conn, wanted, codes)
             return facts.fetchall(), [row for cursor in found for row in cursor.fetchall()]
 
         fact_rows, count_rows = self._db.read(work) if post_ids else ([], [])

@@ -110,8 +110,6 @@ _VIDEO_OF_POSTS = (
     "SELECT p.id, v.views FROM posts p JOIN video_totals v "
     "ON v.media_key = p.video_key WHERE p.id IN (%s)"
 )
-#: A Post's lifetime row in the read cache: one count per metric code.
-
 #: Post seqs a process keeps (about 100 bytes each).
 SEQ_CACHE_SIZE = 1_000_000
 
@@ -269,8 +267,6 @@ class SqliteCounters:
         """Through the connection's :class:`ReadCache`: each (Post, metric)'s rows of a window
         are read once after each commit (in one statement per chunk of the missing ones), in
         the order of the Posts' seqs, then metric, then hour."""
-        if not post_ids or not metric_codes or start_hour >= end_hour:
-            return []
         with self._db.read_cached() as (conn, cache):
             return self._hourly_in(conn, cache, post_ids, metric_codes, start_hour, end_hour)
 
