@@ -1,4 +1,4 @@
-"""OAuth 1.0a (HMAC-SHA1) verification on oauthlib's server side.
+"""OAuth 1.0a (HMAC-SHA1) verification with oauthlib's signature functions.
 
 One request goes through four steps:
 
@@ -9,16 +9,17 @@ One request goes through four steps:
    cannot be one we issued: not 1..128 ASCII letters/digits) or ``Timestamp out of bounds``
    (a decimal timestamp that is not 10 digits, which oauthlib refuses; every such value is
    outside any window around a clock between 2001 and 2286).
-2. **oauthlib**: :class:`~oauthlib.oauth1.ResourceEndpoint` when ``oauth_token`` is present (user
-   context), :class:`~oauthlib.oauth1.SignatureOnlyEndpoint` otherwise (app-only), with a fresh
-   :class:`_Validator` per request that records what it finds. oauthlib builds the signature base
-   string from the method, the URL as the server received it (scheme, host, port, path, query)
-   and the OAuth parameters; a JSON body is not part of it (a form-encoded body is, per RFC 5849).
-   Unknown consumer keys and tokens are swapped for oauthlib's dummy client/token, whose secrets
-   are random values fixed when the verifier is created, so unknown keys cost the same as known
-   ones. Our validator never ends the flow early: the timestamp is checked against the injected
-   clock (oauthlib's own ``time.time()`` check gets a lifetime too large to matter) and only
-   recorded.
+2. **Signature**, with oauthlib's RFC 5849 functions (``collect_parameters``,
+   ``normalize_parameters``, ``base_string_uri``, ``signature_base_string``,
+   ``sign_hmac_sha1_with_client``): the base string is made from the method, the URL as the
+   server received it (scheme, host, port, path, query), the header's OAuth parameters (not
+   ``oauth_signature`` or ``realm``) and the query's; a JSON body is not part of it (a
+   form-encoded body is, per RFC 5849). The consumer key and the token are looked up once each,
+   and the signature is computed whether they were found or not: unknown ones sign with random
+   secrets fixed when the verifier is created, so unknown keys cost the same as known ones.
+   These are the checks of oauthlib's ``ResourceEndpoint``/``SignatureOnlyEndpoint`` (which
+   this module used before; the format checks of step 1 are theirs and stricter), without
+   their per-request objects and second parse of the header.
 3. **Reason**, by priority: ``Consumer key not found`` → ``Access token not found`` (unknown,
    revoked, or issued to another app) → ``Timestamp out of bounds`` → ``Invalid signature``
    (also: an ``oauth_body_hash`` that is not base64(SHA-1(body)), or a request oauthlib cannot
@@ -35,10 +36,11 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from urllib.parse import urlparse
 
-from oauthlib.common import Request
-from oauthlib.oauth1 import RequestValidator, ResourceEndpoint, SignatureOnlyEndpoint
+from oauthlib.common import safe_string_equals
+from oauthlib.oauth1.rfc5849 import signature
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
 
 from engagement_api.auth import reasons
@@ -59,11 +61,8 @@ _REQUIRED = (
     "oauth_nonce",
 )
 _FORM = "application/x-www-form-urlencoded"
-#: Dummy keys contain "-", which no key we issue does, so they never name a real app or token.
-_DUMMY_CLIENT = "dummy-client"
-_DUMMY_TOKEN = "dummy-token"  # noqa: S105 (a name, never a secret)
-#: oauthlib compares timestamps with time.time() against this; make that check never decide.
-_NO_LIFETIME = 10**11
+#: Header parameters left out of the base string (RFC 5849 section 3.4.1.3.1).
+_UNSIGNED = frozenset({"oauth_signature", "realm"})
 
 
 def _printable_ascii(value: str) -> bool:
@@ -118,112 +117,29 @@ def body_hash(body: bytes) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Dummies:
+class _Secrets:
+    """What oauthlib's ``sign_hmac_sha1_with_client`` reads from a client."""
+
     client_secret: str
-    token_secret: str
+    resource_owner_secret: str | None
 
 
-class _Validator(RequestValidator):
-    """oauthlib's callbacks for one request; the findings stay on this object.
+#: The base string URI of a URL (oauthlib's; pure): a server is reached at a few URLs only.
+_base_string_uri = lru_cache(maxsize=256)(signature.base_string_uri)
 
-    A new one is made per request, so concurrent requests never share state.
-    """
 
-    def __init__(
-        self, store: CredentialStore, now: datetime, window: int, dummies: _Dummies
-    ) -> None:
-        super().__init__()
-        self._store = store
-        self._now = now
-        self._window = window
-        self._dummies = dummies
-        self.app: App | None = None
-        self.token: AccessToken | None = None
-        self.timestamp_ok = False
-        self.client_checked = False
-
-    # -- format and policy knobs -------------------------------------------------------------
-
-    @property
-    def allowed_signature_methods(self) -> tuple[str, ...]:
-        return (SIGNATURE_METHOD,)
-
-    @property
-    def enforce_ssl(self) -> bool:
-        # TLS is terminated in front of the server when it is used at all; the URL oauthlib
-        # sees is the one the server received, whatever its scheme.
-        return False
-
-    @property
-    def timestamp_lifetime(self) -> int:
-        return _NO_LIFETIME
-
-    @property
-    def dummy_client(self) -> str:
-        return _DUMMY_CLIENT
-
-    @property
-    def dummy_access_token(self) -> str:
-        return _DUMMY_TOKEN
-
-    def check_client_key(self, client_key: str) -> bool:
-        return is_issued_key_format(client_key, MAX_KEY_LENGTH)
-
-    def check_access_token(self, request_token: str) -> bool:
-        return is_issued_key_format(request_token, MAX_KEY_LENGTH)
-
-    def check_nonce(self, nonce: str) -> bool:
-        return valid_nonce(nonce)
-
-    # -- lookups (exactly one store read per key, known or not) ------------------------------
-
-    def validate_timestamp_and_nonce(
-        self,
-        client_key: str,
-        timestamp: Any,
-        nonce: str,
-        request: Request,
-        request_token: str | None = None,
-        access_token: str | None = None,
-    ) -> bool:
-        # Only recorded: the nonce is used after the signature is verified (see module doc).
-        self.timestamp_ok = abs(self._now.timestamp() - int(timestamp)) <= self._window
-        return True
-
-    def validate_client_key(self, client_key: str, request: Request) -> bool:
-        self.client_checked = True
-        self.app = self._store.get_app(client_key)
-        return self.app is not None
-
-    def validate_access_token(self, client_key: str, token: str, request: Request) -> bool:
-        found = self._store.get_token(token)
-        ok = (
-            found is not None
-            and not found.revoked
-            and constant_time_equals(found.consumer_key, client_key)
-        )
-        self.token = found if ok else None
-        return ok
-
-    def validate_realms(
-        self,
-        client_key: str,
-        token: str,
-        request: Request,
-        uri: str | None = None,
-        realms: list[str] | None = None,
-    ) -> bool:
-        return True
-
-    def get_client_secret(self, client_key: str, request: Request) -> str:
-        if self.app is not None and client_key == self.app.consumer_key:
-            return self.app.consumer_secret
-        return self._dummies.client_secret
-
-    def get_access_token_secret(self, client_key: str, token: str, request: Request) -> str:
-        if self.token is not None and token == self.token.token:
-            return self.token.secret
-        return self._dummies.token_secret
+def _other_params(url: str, form_body: str) -> list[tuple[str, str]]:
+    """The query's and the form body's parameters, as oauthlib collects them for the base
+    string (``realm`` left out, ``oauth_*`` values unescaped); raises ValueError when the query
+    is not URL-encoded, or when either holds OAuth parameters too (oauthlib refuses OAuth
+    parameters from more than one place)."""
+    query = urlparse(url).query
+    found = signature.collect_parameters(
+        uri_query=query, body=form_body, exclude_oauth_signature=False
+    )
+    if oauth_utils.filter_oauth_params(found):
+        raise ValueError("OAuth parameters outside the Authorization header")
+    return found
 
 
 class OAuth1Verifier:
@@ -235,7 +151,9 @@ class OAuth1Verifier:
     def __init__(self, store: CredentialStore, timestamp_window: int) -> None:
         self._store = store
         self._window = timestamp_window
-        self._dummies = _Dummies(client_secret=new_key(50), token_secret=new_key(45))
+        # the secrets signed with for an unknown consumer key or token (see module doc)
+        self._dummy_client_secret = new_key(50)
+        self._dummy_token_secret = new_key(45)
 
     def verify(
         self,
@@ -255,39 +173,46 @@ class OAuth1Verifier:
         :class:`Unauthorized` with the reason chosen as in the module docstring.
         """
         found = parse_oauth_params(params)
-        user_context = "oauth_token" in found
-        headers = {"Authorization": "OAuth " + params}
         form_body = ""
         if _FORM in content_type.lower():
-            headers["Content-Type"] = _FORM
             try:
                 form_body = (body or b"").decode("utf-8")
             except UnicodeDecodeError:
                 raise Unauthorized(reasons.INVALID_SIGNATURE) from None
-
-        validator = _Validator(self._store, now, self._window, self._dummies)
-        valid: bool
-        request: Request | None
         try:
-            if user_context:
-                valid, request = ResourceEndpoint(validator).validate_protected_resource_request(
-                    url, http_method=method, body=form_body, headers=headers, realms=[]
-                )
-            else:
-                valid, request = SignatureOnlyEndpoint(validator).validate_request(
-                    url, http_method=method, body=form_body, headers=headers
-                )
+            others = _other_params(url, form_body)
+            base_uri = _base_string_uri(url)
         except (ValueError, TypeError, LookupError):
-            # oauthlib could not read the request (e.g. a query string that is not URL-encoded).
+            # oauthlib cannot read the request (e.g. a query string that is not URL-encoded)
             raise Unauthorized(reasons.INVALID_SIGNATURE) from None
 
-        if request is None or not validator.client_checked:
-            raise Unauthorized(reasons.INVALID_SIGNATURE)
-        if validator.app is None:
+        key = found["oauth_consumer_key"]
+        app = self._store.get_app(key)
+        token: AccessToken | None = None
+        token_secret: str | None = None
+        if "oauth_token" in found:
+            token = self._store.get_token(found["oauth_token"])
+            if token is None or token.revoked or not constant_time_equals(token.consumer_key, key):
+                token = None
+            token_secret = self._dummy_token_secret if token is None else token.secret
+        # signed whatever was found, so that unknown keys cost the same as known ones
+        signed = [(name, value) for name, value in found.items() if name not in _UNSIGNED]
+        # (types-oauthlib narrows both arguments too far: oauthlib takes any method, and a list
+        # of pairs, which keeps a repeated query parameter, as its own endpoints pass)
+        normalized = signature.normalize_parameters(signed + others)  # type: ignore[arg-type]
+        base = signature.signature_base_string(method, base_uri, normalized)  # type: ignore[arg-type]
+        secrets = _Secrets(
+            self._dummy_client_secret if app is None else app.consumer_secret, token_secret
+        )
+        valid = safe_string_equals(
+            signature.sign_hmac_sha1_with_client(base, secrets), found["oauth_signature"]
+        )
+
+        if app is None:
             raise Unauthorized(reasons.CONSUMER_KEY_NOT_FOUND)
-        if user_context and validator.token is None:
+        if token_secret is not None and token is None:
             raise Unauthorized(reasons.ACCESS_TOKEN_NOT_FOUND)
-        if not validator.timestamp_ok:
+        if abs(now.timestamp() - int(found["oauth_timestamp"])) > self._window:
             raise Unauthorized(reasons.TIMESTAMP_OUT_OF_BOUNDS)
         if not valid:
             raise Unauthorized(reasons.INVALID_SIGNATURE)
@@ -299,9 +224,8 @@ class OAuth1Verifier:
         ):
             raise Unauthorized(reasons.INVALID_SIGNATURE)
 
-        app = validator.app
         if not self._store.use_nonce(
             app.consumer_key, found["oauth_nonce"], int(found["oauth_timestamp"]), now
         ):
             raise Unauthorized(reasons.NONCE_ALREADY_USED)
-        return app, validator.token
+        return app, token
