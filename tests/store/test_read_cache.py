@@ -134,3 +134,33 @@ def test_every_commit_is_seen_by_the_next_read(tmp_path: Path) -> None:
     finally:
         other.close()
         store.close()
+
+
+def test_credentials_changed_elsewhere_are_seen_by_the_next_lookup(tmp_path: Path) -> None:
+    """Apps and access tokens go through the read cache too: a change another connection
+    commits (the CLI disabling an app, revoking a token, creating one) is seen at once."""
+    url = f"sqlite:///{tmp_path / 'engagement.db'}"
+    store = open_store(url)
+    other = open_store(url)  # the CLI's connection
+    try:
+        store.migrate()
+        assert store.get_app("Key1") is None and store.app_by_bearer("hash1") is None
+        assert store.get_token("Tok1") is None  # the misses are kept, then dropped at a commit
+        other.create_app("Key1", "one", "secret", "hash1", 100, NOW)
+        other.create_token("Tok1", "tsecret", "Key1", 7, NOW)
+        app = store.get_app("Key1")
+        assert app is not None and app.enabled and app.rate_limit == 100
+        assert store.app_by_bearer("hash1") == app
+        token = store.get_token("Tok1")
+        assert token is not None and not token.revoked and token.user_id == 7
+        assert store.get_app("Key1") is app  # nothing committed: the same objects
+        other.set_app_enabled("Key1", False)
+        other.set_rate_limit("Key1", 5)
+        changed = store.app_by_bearer("hash1")
+        assert changed is not None and not changed.enabled and changed.rate_limit == 5
+        other.revoke_token("Tok1")
+        revoked = store.get_token("Tok1")
+        assert revoked is not None and revoked.revoked
+    finally:
+        other.close()
+        store.close()

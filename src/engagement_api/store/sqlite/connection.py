@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from engagement_api.contract.policy import PostFacts
+from engagement_api.domain import AccessToken, App
 from engagement_api.store.errors import StoreError, StoreUnavailable
 
 #: ``RETURNING`` (rate-limit counts) came in SQLite 3.35.0.
@@ -55,16 +56,16 @@ READ_CACHE_SIZE = 200_000
 
 class ReadCache:
     """What the read road read through one connection (each Post's facts, its lifetime counts,
-    its hours of a window per metric), kept while the database stays as it was: ``PRAGMA
-    data_version`` changes when any other connection, of this process or another, commits to
-    the file, and every use checks it first (:meth:`SqliteDatabase.read_cached`), so nothing is
-    served that a commit changed.
+    its hours of a window per metric; the apps and access tokens it authenticated with), kept
+    while the database stays as it was: ``PRAGMA data_version`` changes when any other
+    connection, of this process or another, commits to the file, and every use checks it first
+    (:meth:`SqliteDatabase.read_cached`), so nothing is served that a commit changed.
 
     A value read just after a commit that the check did not see yet is kept under the version
     before it; the next check sees the new version and drops it, so nothing is ever older than
     the check of the request that reads it."""
 
-    __slots__ = ("facts", "hourly", "lifetime", "version")
+    __slots__ = ("apps", "facts", "hourly", "lifetime", "tokens", "version")
 
     def __init__(self) -> None:
         self.version: int | None = None
@@ -72,13 +73,19 @@ class ReadCache:
         self.lifetime: dict[int, list[int]] = {}  # Post ID -> its lifetime counts, by code
         # (signed Post ID, metric, start hour, end hour) -> its rows in that window
         self.hourly: dict[tuple[int, int, int, int], list[tuple[int, int, int, int]]] = {}
+        # (column, value) -> the app found by it; token -> the access token; None: no such one
+        self.apps: dict[tuple[str, str], App | None] = {}
+        self.tokens: dict[str, AccessToken | None] = {}
 
     def check(self, version: int) -> None:
         held = len(self.facts) + len(self.lifetime) + len(self.hourly)
+        held += len(self.apps) + len(self.tokens)
         if version != self.version or held > READ_CACHE_SIZE:
             self.facts.clear()
             self.lifetime.clear()
             self.hourly.clear()
+            self.apps.clear()
+            self.tokens.clear()
             self.version = version
 
 

@@ -50,10 +50,18 @@ class SqliteCredentials:
         return self._app("bearer_hash", bearer_hash)
 
     def _app(self, column: str, value: str) -> App | None:
-        query = f"SELECT {APP_COLUMNS} FROM apps WHERE {column} = ?"  # noqa: S608 (our names)
-        with self._db.read() as conn:
+        """Through the read cache (see :class:`ReadCache`): an app is read once after each
+        commit, so a change (disabled, a new limit) is seen by the next request."""
+        key = (column, value)
+        with self._db.read_cached() as (conn, cache):
+            try:
+                return cache.apps[key]
+            except KeyError:
+                pass
+            query = f"SELECT {APP_COLUMNS} FROM apps WHERE {column} = ?"  # noqa: S608 (our names)
             row = conn.execute(query, (value,)).fetchone()
-        return app_from_row(row) if row else None
+            app = cache.apps[key] = app_from_row(row) if row else None
+        return app
 
     def list_apps(self) -> list[App]:
         query = f"SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, consumer_key"  # noqa: S608
@@ -87,10 +95,16 @@ class SqliteCredentials:
         return AccessToken(token, secret, consumer_key, user_id, False, now)
 
     def get_token(self, token: str) -> AccessToken | None:
-        query = f"SELECT {GRANT_COLUMNS} FROM access_tokens WHERE token = ?"  # noqa: S608
-        with self._db.read() as conn:
+        """Through the read cache, as :meth:`_app` (a revocation is seen by the next request)."""
+        with self._db.read_cached() as (conn, cache):
+            try:
+                return cache.tokens[token]
+            except KeyError:
+                pass
+            query = f"SELECT {GRANT_COLUMNS} FROM access_tokens WHERE token = ?"  # noqa: S608
             row = conn.execute(query, (token,)).fetchone()
-        return None if row is None else token_from_row(row)
+            found = cache.tokens[token] = None if row is None else token_from_row(row)
+        return found
 
     def revoke_token(self, token: str) -> bool:
         with self._db.write() as conn:
