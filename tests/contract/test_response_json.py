@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engagement_api.contract.groupings import DAY, HOUR, RESERVED_KEYS, TWEET_ID, TYPE, Grouping
-from engagement_api.contract.metrics import ALIASES, METRICS, Endpoint, resolve
+from engagement_api.contract.metrics import ALIASES, BY_CODE, METRICS, Endpoint, resolve
 from engagement_api.contract.policy import Decision, PostFacts, decide
 from engagement_api.contract.request import AskedMetric, EngagementRequest
 from engagement_api.contract.response import render
@@ -167,6 +167,23 @@ def test_totals_from_columns_are_the_same_bytes(
     columns = [[totals.get((pid, m.metric.name), 0) for pid in dec.post_ids] for m in req.metrics]
     expected = orjson.dumps(render(req, dec, totals, None))
     assert render_json(req, dec, None, None, columns) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(cases())
+def test_hours_by_metric_code_are_the_same_bytes(
+    case: tuple[EngagementRequest, Decision, Totals | None, Rows | None],
+) -> None:
+    """``coded=`` (the store's rows: a metric's code for its name) gives what ``hourly`` gives;
+    a row of a code no metric has counts nowhere."""
+    req, dec, _, rows = case
+    if rows is None:
+        return
+    assert req.window is not None and 999 not in BY_CODE
+    coded = [(pid, METRICS[name].code, hour, n) for pid, name, hour, n in rows]
+    coded.append((dec.post_ids[0], 999, req.window.start_hour, 5))
+    expected = orjson.dumps(render(req, dec, None, rows))
+    assert render_json(req, dec, None, None, None, iter(coded)) == expected
 
 
 # --- edge cases -------------------------------------------------------------------------------

@@ -20,14 +20,15 @@ Decisions **(ours)** where the spec is silent:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from itertools import product, repeat
-from typing import TypeAlias, cast
+from typing import Any, TypeAlias, cast
 
 from engagement_api.contract.groupings import DAY, HOUR, TIME_LEVELS, TWEET_ID, TYPE
+from engagement_api.contract.metrics import BY_CODE
 from engagement_api.contract.policy import Decision
 from engagement_api.contract.request import EngagementRequest
 from engagement_api.contract.times import format_timestamp
@@ -40,6 +41,16 @@ Series = dict[tuple[int, str], list[int]]
 
 _EPOCH_DAY = date(1970, 1, 1)
 _ALL = [slice(None)]
+
+
+class _Names(dict[int, str]):
+    """Metric code -> name; "" (no metric's) for a code of none."""
+
+    def __missing__(self, code: int) -> str:
+        return ""
+
+
+_METRIC_NAMES = _Names({code: metric.name for code, metric in BY_CODE.items()})
 
 
 def render(
@@ -71,12 +82,18 @@ def gather(
     decision: Decision,
     totals: Mapping[tuple[int, str], int] | None,
     hourly: Iterable[tuple[int, str, int, int]] | None,
+    coded: Iterable[tuple[int, int, int, int]] | None = None,
 ) -> Series:
-    """One vector per wanted (Post, canonical metric): its lifetime total, or its hours."""
+    """One vector per wanted (Post, canonical metric): its lifetime total, or its hours.
+
+    The hours may come as ``coded`` instead of ``hourly``: the same rows with the metric's
+    code in place of its name (as the store reads them)."""
     window = request.window
     if window is None:
         return _lifetime(request, decision, totals or {})
-    return _per_hour(request, decision, window, hourly or ())
+    if coded is not None:
+        return _per_hour(request, decision, window, coded, _METRIC_NAMES.__getitem__)
+    return _per_hour(request, decision, window, hourly or (), None)
 
 
 def bounds(window: Window | None) -> list[tuple[str, str]]:
@@ -140,15 +157,28 @@ def _per_hour(
     request: EngagementRequest,
     decision: Decision,
     window: Window,
-    hourly: Iterable[tuple[int, str, int, int]],
+    hourly: Iterable[tuple[int, Any, int, int]],
+    name_of: Callable[[Any], str] | None,
 ) -> Series:
+    """The series of the window from rows naming their metric (``name_of`` None) or giving
+    what ``name_of`` turns into its name."""
     start, size = window.start_hour, window.end_hour - window.start_hour
     series = {key: [0] * size for key in _wanted(request, decision)}
-    for pid, name, hour, count in hourly:
-        values = series.get((pid, name))
-        offset = hour - start
-        if values is not None and 0 <= offset < size:
-            values[offset] += count
+    get = series.get
+    if name_of is None:
+        for pid, name, hour, count in hourly:
+            values = get((pid, name))
+            if values is not None:
+                offset = hour - start
+                if 0 <= offset < size:
+                    values[offset] += count
+        return series
+    for pid, code, hour, count in hourly:
+        values = get((pid, name_of(code)))
+        if values is not None:
+            offset = hour - start
+            if 0 <= offset < size:
+                values[offset] += count
     return series
 
 

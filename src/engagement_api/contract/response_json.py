@@ -65,12 +65,15 @@ def render_json(
     totals: Mapping[tuple[int, str], int] | None,
     hourly: Iterable[tuple[int, str, int, int]] | None,
     lifetime: Sequence[Sequence[int]] | None = None,
+    coded: Iterable[tuple[int, int, int, int]] | None = None,
 ) -> bytes:
     """Exactly ``orjson.dumps(render(request, decision, totals, hourly))``.
 
     On ``/totals`` the counts may come as ``lifetime`` instead of ``totals``: per asked metric
     (in ``request.metrics`` order), each Post's count in ``decision.post_ids`` order (what
-    ``lifetime_columns`` of the store gives)."""
+    ``lifetime_columns`` of the store gives). On the windowed endpoints the hours may come as
+    ``coded`` instead of ``hourly``: the rows with metric codes for names (what ``hourly`` of
+    the store gives)."""
     window = request.window
     parts: dict[str, bytes] = {key: orjson.dumps(value) for key, value in bounds(window)}
     ids = list(map(b'"%d"'.__mod__, decision.post_ids))  # (digits: nothing to escape)
@@ -87,7 +90,7 @@ def render_json(
             parts[grouping.name] = _lifetime_grouping(group_by, ids, names, columns)
             continue
         if series is None:
-            series = gather(request, decision, totals, hourly)
+            series = gather(request, decision, totals, hourly, coded)
         rows, layout = reduce_grouping(request, decision, series, group_by)
         parts[grouping.name] = _grouping(group_by, window, ids, names, rows, layout)
     for key, listed in metadata(decision):

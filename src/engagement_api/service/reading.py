@@ -12,7 +12,7 @@ what encoding :func:`~engagement_api.contract.response.render`'s dict would give
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from operator import attrgetter, itemgetter
@@ -27,7 +27,6 @@ from engagement_api.store.protocols import CatalogStore, CounterStore, OneDataba
 from engagement_api.store.rows import ZERO_ROW
 
 _AUTHOR = attrgetter("author_id")
-_POST, _CODE, _HOUR, _COUNT = (itemgetter(i) for i in range(4))  # of an hourly row
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +41,7 @@ class _Counts:
 
     decision: Decision
     lifetime: list[list[int]] | None  # /totals: per asked metric, per Post of the decision
-    hourly: Iterable[tuple[int, str, int, int]] | None  # the windowed endpoints
+    hourly: list[tuple[int, int, int, int]] | None  # windowed: (Post, metric code, hour, count)
     authors: frozenset[int]
 
 
@@ -76,13 +75,17 @@ class EngagementReader:
                 for asked, column in zip(request.metrics, counts.lifetime, strict=True)
                 for pid, count in zip(counts.decision.post_ids, column, strict=True)
             }
-        return render(request, counts.decision, totals, counts.hourly)
+        hourly = None
+        if counts.hourly is not None:
+            by_code = {m.metric.code: m.metric.name for m in request.metrics}
+            hourly = [(pid, by_code[code], hour, n) for pid, code, hour, n in counts.hourly]
+        return render(request, counts.decision, totals, hourly)
 
     def respond(self, request: EngagementRequest, user_id: int | None) -> Answer:
         """The response body as JSON, and the authors of the requested Posts that exist (the
         caller meters usage with them without reading the Posts again)."""
         counts = self._counts(request, user_id)
-        body = render_json(request, counts.decision, None, counts.hourly, counts.lifetime)
+        body = render_json(request, counts.decision, None, None, counts.lifetime, counts.hourly)
         return Answer(body, counts.authors)
 
     def _counts(self, request: EngagementRequest, user_id: int | None) -> _Counts:
@@ -115,9 +118,4 @@ class EngagementReader:
             hours = self.counters.hourly(
                 decision.post_ids, codes, window.start_hour, window.end_hour
             )
-        by_code = {m.metric.code: m.metric.name for m in request.metrics}
-        names = map(by_code.__getitem__, map(_CODE, hours))  # each column in C
-        hourly = list(
-            zip(map(_POST, hours), names, map(_HOUR, hours), map(_COUNT, hours), strict=True)
-        )
-        return _Counts(decision, None, hourly, authors)
+        return _Counts(decision, None, hours, authors)

@@ -52,6 +52,8 @@ _UNAVAILABLE_CODES = frozenset(
 #: Entries a thread's :class:`ReadCache` holds before it starts again (Posts' facts and
 #: lifetime rows: a few hundred bytes each).
 READ_CACHE_SIZE = 200_000
+#: Whole windowed reads kept by a :class:`ReadCache` (their rows are the per-key lists' own).
+WINDOW_READS = 1_000
 
 
 class ReadCache:
@@ -65,7 +67,7 @@ class ReadCache:
     before it; the next check sees the new version and drops it, so nothing is ever older than
     the check of the request that reads it."""
 
-    __slots__ = ("apps", "facts", "hourly", "lifetime", "tokens", "version")
+    __slots__ = ("apps", "facts", "hourly", "lifetime", "tokens", "version", "windows")
 
     def __init__(self) -> None:
         self.version: int | None = None
@@ -73,6 +75,11 @@ class ReadCache:
         self.lifetime: dict[int, list[int]] = {}  # Post ID -> its lifetime counts, by code
         # (signed Post ID, metric, start hour, end hour) -> its rows in that window
         self.hourly: dict[tuple[int, int, int, int], list[tuple[int, int, int, int]]] = {}
+        # (Post IDs, metric codes, start hour, end hour) of a whole read -> its rows, in order
+        # (:data:`WINDOW_READS` at most: a read asked again answers from one lookup)
+        self.windows: dict[
+            tuple[tuple[int, ...], tuple[int, ...], int, int], list[tuple[int, int, int, int]]
+        ] = {}
         # (column, value) -> the app found by it; token -> the access token; None: no such one
         self.apps: dict[tuple[str, str], App | None] = {}
         self.tokens: dict[str, AccessToken | None] = {}
@@ -84,6 +91,7 @@ class ReadCache:
             self.facts.clear()
             self.lifetime.clear()
             self.hourly.clear()
+            self.windows.clear()
             self.apps.clear()
             self.tokens.clear()
             self.version = version

@@ -31,7 +31,7 @@ from engagement_api.store.rows import (
     facts_from_rows,
     unsigned,
 )
-from engagement_api.store.sqlite.connection import ReadCache, SqliteDatabase
+from engagement_api.store.sqlite.connection import WINDOW_READS, ReadCache, SqliteDatabase
 from engagement_api.store.sqlite.statements import (
     add_video_views,
     chunks,
@@ -266,7 +266,8 @@ class SqliteCounters:
     ) -> list[tuple[int, int, int, int]]:
         """Through the connection's :class:`ReadCache`: each (Post, metric)'s rows of a window
         are read once after each commit (in one statement per chunk of the missing ones), in
-        the order of the Posts' seqs, then metric, then hour."""
+        the order of the Posts' seqs, then metric, then hour; the same read again (Posts,
+        metrics, window) is one lookup."""
         with self._db.read_cached() as (conn, cache):
             return self._hourly_in(conn, cache, post_ids, metric_codes, start_hour, end_hour)
 
@@ -282,14 +283,21 @@ class SqliteCounters:
         """:meth:`hourly` through ``conn`` and its ``cache`` (checked by the caller)."""
         if not post_ids or not metric_codes or start_hour >= end_hour:
             return []
-        codes = sorted(set(metric_codes))
-        seqs = sorted((seq, pid) for pid, seq in self._known_seqs(conn, post_ids))
-        keys = [(pid, c, start_hour, end_hour) for _, pid in seqs for c in codes]
-        got = cache.hourly
-        missing = [key for key in keys if key not in got]
-        if missing:
-            got.update(_hourly_rows(conn, dict(seqs), missing, start_hour, end_hour))
-        return list(chain.from_iterable(map(got.__getitem__, keys)))
+        read = (tuple(post_ids), tuple(metric_codes), start_hour, end_hour)
+        rows = cache.windows.get(read)
+        if rows is None:
+            codes = sorted(set(metric_codes))
+            seqs = sorted((seq, pid) for pid, seq in self._known_seqs(conn, post_ids))
+            keys = [(pid, c, start_hour, end_hour) for _, pid in seqs for c in codes]
+            got = cache.hourly
+            missing = [key for key in keys if key not in got]
+            if missing:
+                got.update(_hourly_rows(conn, dict(seqs), missing, start_hour, end_hour))
+            rows = list(chain.from_iterable(map(got.__getitem__, keys)))
+            if len(cache.windows) >= WINDOW_READS:
+                cache.windows.clear()
+            cache.windows[read] = rows
+        return rows.copy()
 
     def _known_seqs(
         self, conn: sqlite3.Connection, post_ids: Iterable[int]
