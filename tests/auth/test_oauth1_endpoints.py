@@ -21,8 +21,10 @@ from oauthlib.oauth1 import (
     ResourceEndpoint,
     SignatureOnlyEndpoint,
 )
+from oauthlib.oauth1.rfc5849 import signature
 
 from engagement_api.auth import Authenticator, new_key
+from engagement_api.auth.oauth1 import normalized_parameters
 from engagement_api.contract.errors import Unauthorized
 from tests.auth.signing import JSON, TS, URL, World
 
@@ -165,3 +167,9 @@ def test_repeated_empty_and_realm_query_parameters(
     _, signed, _ = client.sign(url, http_method="POST", headers={"Content-Type": JSON})
     identity = auth.authenticate("POST", url, {str(k): str(v) for k, v in signed.items()}, b"{}")
     assert identity.app.consumer_key == world.a.key
+
+
+@given(st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=8))
+def test_parameters_normalized_as_oauthlib_does(params: list[tuple[str, str]]) -> None:
+    # (types-oauthlib says a dict; oauthlib takes the list of pairs its endpoints pass)
+    assert normalized_parameters(params) == signature.normalize_parameters(params)  # type: ignore[arg-type]

@@ -9,17 +9,18 @@ One request goes through four steps:
    cannot be one we issued: not 1..128 ASCII letters/digits) or ``Timestamp out of bounds``
    (a decimal timestamp that is not 10 digits, which oauthlib refuses; every such value is
    outside any window around a clock between 2001 and 2286).
-2. **Signature**, with oauthlib's RFC 5849 functions (``collect_parameters``,
-   ``normalize_parameters``, ``base_string_uri``, ``signature_base_string``,
-   ``sign_hmac_sha1_with_client``): the base string is made from the method, the URL as the
-   server received it (scheme, host, port, path, query), the header's OAuth parameters (not
-   ``oauth_signature`` or ``realm``) and the query's; a JSON body is not part of it (a
-   form-encoded body is, per RFC 5849). The consumer key and the token are looked up once each,
-   and the signature is computed whether they were found or not: unknown ones sign with random
-   secrets fixed when the verifier is created, so unknown keys cost the same as known ones.
-   These are the checks of oauthlib's ``ResourceEndpoint``/``SignatureOnlyEndpoint`` (which
-   this module used before; the format checks of step 1 are theirs and stricter), without
-   their per-request objects and second parse of the header.
+2. **Signature**, with oauthlib's RFC 5849 functions (``collect_parameters``, ``escape``,
+   ``base_string_uri``, ``signature_base_string``, ``sign_hmac_sha1_with_client``; the
+   parameters normalized as its ``normalize_parameters`` does, the escapes kept per text): the
+   base string is made from the method, the URL as the server received it (scheme, host,
+   port, path, query), the header's OAuth parameters (not ``oauth_signature`` or ``realm``)
+   and the query's; a JSON body is not part of it (a form-encoded body is, per RFC 5849). The
+   consumer key and the token are looked up once each, and the signature is computed whether
+   they were found or not: unknown ones sign with random secrets fixed when the verifier is
+   created, so unknown keys cost the same as known ones. These are the checks of oauthlib's
+   ``ResourceEndpoint``/``SignatureOnlyEndpoint`` (which this module used before; the format
+   checks of step 1 are theirs and stricter), without their per-request objects and second
+   parse of the header.
 3. **Reason**, by priority: ``Consumer key not found`` → ``Access token not found`` (unknown,
    revoked, or issued to another app) → ``Timestamp out of bounds`` → ``Invalid signature``
    (also: an ``oauth_body_hash`` that is not base64(SHA-1(body)), or a request oauthlib cannot
@@ -126,6 +127,16 @@ class _Secrets:
 
 #: The base string URI of a URL (oauthlib's; pure): a server is reached at a few URLs only.
 _base_string_uri = lru_cache(maxsize=256)(signature.base_string_uri)
+#: oauthlib's percent-encoding (RFC 5849 section 3.6), kept per text: most parameters of a
+#: client's requests (its key, token, method, version, query) are the same every time.
+_escape = lru_cache(maxsize=4096)(oauth_utils.escape)
+
+
+def normalized_parameters(params: list[tuple[str, str]]) -> str:
+    """RFC 5849 section 3.4.1.3.2 as oauthlib's ``normalize_parameters`` does it (each name
+    and value escaped, the pairs sorted, joined), with the escapes kept."""
+    pairs = sorted([(_escape(name), _escape(value)) for name, value in params])
+    return "&".join([f"{name}={value}" for name, value in pairs])
 
 
 def _other_params(url: str, form_body: str) -> list[tuple[str, str]]:
@@ -197,9 +208,8 @@ class OAuth1Verifier:
             token_secret = self._dummy_token_secret if token is None else token.secret
         # signed whatever was found, so that unknown keys cost the same as known ones
         signed = [(name, value) for name, value in found.items() if name not in _UNSIGNED]
-        # (types-oauthlib narrows both arguments too far: oauthlib takes any method, and a list
-        # of pairs, which keeps a repeated query parameter, as its own endpoints pass)
-        normalized = signature.normalize_parameters(signed + others)  # type: ignore[arg-type]
+        normalized = normalized_parameters(signed + others)
+        # (types-oauthlib narrows the method to a Literal; oauthlib takes any)
         base = signature.signature_base_string(method, base_uri, normalized)  # type: ignore[arg-type]
         secrets = _Secrets(
             self._dummy_client_secret if app is None else app.consumer_secret, token_secret

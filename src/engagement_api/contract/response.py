@@ -161,24 +161,34 @@ def _per_hour(
     name_of: Callable[[Any], str] | None,
 ) -> Series:
     """The series of the window from rows naming their metric (``name_of`` None) or giving
-    what ``name_of`` turns into its name."""
+    what ``name_of`` turns into its name. Only the wanted (Post, metric)s with a row get a
+    vector; the others are all zeros (see :class:`_Reduced`)."""
     start, size = window.start_hour, window.end_hour - window.start_hour
-    series = {key: [0] * size for key in _wanted(request, decision)}
+    wanted = _wanted(request, decision)
+    series: Series = {}
     get = series.get
     if name_of is None:
         for pid, name, hour, count in hourly:
-            values = get((pid, name))
-            if values is not None:
-                offset = hour - start
-                if 0 <= offset < size:
-                    values[offset] += count
-        return series
-    for pid, code, hour, count in hourly:
-        values = get((pid, name_of(code)))
-        if values is not None:
+            key = (pid, name)
+            values = get(key)
+            if values is None:
+                if key not in wanted:
+                    continue
+                values = series[key] = [0] * size
             offset = hour - start
             if 0 <= offset < size:
                 values[offset] += count
+        return series
+    for pid, code, hour, count in hourly:
+        key = (pid, name_of(code))
+        values = get(key)
+        if values is None:
+            if key not in wanted:
+                continue
+            values = series[key] = [0] * size
+        offset = hour - start
+        if 0 <= offset < size:
+            values[offset] += count
     return series
 
 
@@ -243,12 +253,17 @@ class _Reduced:
         per_post: bool,
     ) -> list[list[int]]:
         """One vector per (asked name, Post ID), name-major, or per asked name summed across
-        Posts when not ``per_post`` (the order of :func:`vector_keys`)."""
+        Posts when not ``per_post`` (the order of :func:`vector_keys`). Every vector of a
+        (Post, metric) without counts is the same list object: callers must not change them."""
         vectors: list[list[int]] = []
-        get = self.series.get
+        get, zeros = self.series.get, self.zeros
+        reduced_zeros = zeros if self.slices is None else self.reduce(zeros)
         for name in asked:
-            found = map(get, zip(post_ids, repeat(canonical[name])), repeat(self.zeros))
-            rows = list(found) if self.slices is None else list(map(self.reduce, found))
+            found = map(get, zip(post_ids, repeat(canonical[name])), repeat(zeros))
+            if self.slices is None:
+                rows = list(found)
+            else:  # (one reduced vector for all those without counts, as for the hours)
+                rows = [reduced_zeros if v is zeros else self.reduce(v) for v in found]
             if per_post:
                 vectors += rows
             else:

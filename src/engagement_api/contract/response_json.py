@@ -264,8 +264,13 @@ def _subtrees(shape: _Suffix, vectors: list[list[int]]) -> list[bytes]:
     frame, zeros, slices, owner = shape.frame, list(shape.zeros), shape.slices, shape.owner
     half = len(slices) / 2
     parts: list[bytes] = []
+    nothing: list[int] | None = None  # the all-zero vector seen last (most are one object)
     for values in vectors:
+        if values is nothing:
+            parts.append(zero)
+            continue
         if not any(values):
+            nothing = values
             parts.append(zero)
             continue
         uppers = set(compress(owner, values))  # the upper keys with a non-zero value
