@@ -93,7 +93,7 @@ def gather(
         return _lifetime(request, decision, totals or {})
     if coded is not None:
         return _per_hour(request, decision, window, coded, _METRIC_NAMES.__getitem__)
-    return _per_hour(request, decision, window, hourly or (), None)
+    return _per_hour(request, decision, window, hourly or (), str)  # (a name is its own)
 
 
 def bounds(window: Window | None) -> list[tuple[str, str]]:
@@ -158,29 +158,17 @@ def _per_hour(
     decision: Decision,
     window: Window,
     hourly: Iterable[tuple[int, Any, int, int]],
-    name_of: Callable[[Any], str] | None,
+    name_of: Callable[[Any], str],
 ) -> Series:
-    """The series of the window from rows naming their metric (``name_of`` None) or giving
-    what ``name_of`` turns into its name. Only the wanted (Post, metric)s with a row get a
-    vector; the others are all zeros (see :class:`_Reduced`)."""
+    """The series of the window from rows whose second place ``name_of`` turns into the
+    metric's name. Only the wanted (Post, metric)s with a row get a vector; the others are all
+    zeros (see :class:`_Reduced`)."""
     start, size = window.start_hour, window.end_hour - window.start_hour
     wanted = _wanted(request, decision)
     series: Series = {}
     get = series.get
-    if name_of is None:
-        for pid, name, hour, count in hourly:
-            key = (pid, name)
-            values = get(key)
-            if values is None:
-                if key not in wanted:
-                    continue
-                values = series[key] = [0] * size
-            offset = hour - start
-            if 0 <= offset < size:
-                values[offset] += count
-        return series
-    for pid, code, hour, count in hourly:
-        key = (pid, name_of(code))
+    for pid, metric, hour, count in hourly:
+        key = (pid, name_of(metric))
         values = get(key)
         if values is None:
             if key not in wanted:
