@@ -141,9 +141,9 @@ def normalized_parameters(params: list[tuple[str, str]]) -> str:
 
 def _other_params(url: str, form_body: str) -> list[tuple[str, str]]:
     """The query's and the form body's parameters, as oauthlib collects them for the base
-    string (``realm`` left out, ``oauth_*`` values unescaped); raises ValueError when the query
-    is not URL-encoded, or when either holds OAuth parameters too (oauthlib refuses OAuth
-    parameters from more than one place)."""
+    string (one named ``realm`` kept, as RFC 5849 has it; ``oauth_*`` values unescaped);
+    raises ValueError when the query is not URL-encoded, or when either holds OAuth parameters
+    too (oauthlib refuses OAuth parameters from more than one place)."""
     query = urlparse(url).query
     found = signature.collect_parameters(
         uri_query=query, body=form_body, exclude_oauth_signature=False
