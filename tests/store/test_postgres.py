@@ -106,6 +106,25 @@ def test_statement_timeout_from_the_url(pg_url: str) -> None:
         store.close()
 
 
+def test_the_per_request_pool_keeps_plans_and_does_not_wait_for_the_wal(pg_url: str) -> None:
+    """Rate counts, nonces, usage and the read road's Posts with their counts run on their own
+    pool: no wait for the WAL flush, plans kept (generic); the store's pool keeps the server's
+    settings (the tests' server runs without synchronous commits, for speed)."""
+    store = PostgresStore(pg_url)
+    show = "SELECT current_setting('synchronous_commit'), current_setting('plan_cache_mode')"
+    try:
+        assert store._per_request.read(lambda conn: conn.execute(show).fetchone()) == (
+            "off",
+            "force_generic_plan",
+        )
+        with psycopg.connect(pg_url) as plain:
+            server = plain.execute(show).fetchone()
+        assert server is not None and server[1] == "auto"
+        assert store._db.read(lambda conn: conn.execute(show).fetchone()) == server
+    finally:
+        store.close()
+
+
 # -- schema ----------------------------------------------------------------------------------
 
 

@@ -152,9 +152,12 @@ def _lifetime_queries(
 
 
 class PostgresCounters:
-    """Needs ``_db`` (a :class:`PgPool`) and ``_partitions`` from the class it is mixed into."""
+    """Needs ``_db`` and ``_per_request`` (:class:`PgPool`: the store's, the per-request one,
+    for the read road's Posts with their counts) and ``_partitions`` from the class it is
+    mixed into."""
 
     _db: PgPool
+    _per_request: PgPool
     _partitions: Partitions
 
     def get_batch(self, key: str) -> BatchRecord | None:
@@ -276,7 +279,7 @@ class PostgresCounters:
         if _VIDEO in codes:
             parts.append(_UNION_VIDEO)
             params.append(_VIDEO)
-        fact_rows, count_rows = _union_read(self._db, parts, params)
+        fact_rows, count_rows = _union_read(self._per_request, parts, params)
         facts: dict[int, PostFacts] = {}
         facts_from_rows(map(_FACT, fact_rows), facts)
         return facts, lifetime_rows_of(map(_TOTAL, count_rows))
@@ -293,7 +296,7 @@ class PostgresCounters:
         if metric_codes:
             parts.append(_UNION_HOURLY)
             params += [wanted, sorted(set(metric_codes)), start_hour, end_hour]
-        fact_rows, hour_rows = _union_read(self._db, parts, params)
+        fact_rows, hour_rows = _union_read(self._per_request, parts, params)
         found: dict[int, PostFacts] = {}
         facts_from_rows(map(_FACT, fact_rows), found)
         return found, [

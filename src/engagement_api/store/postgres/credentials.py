@@ -41,11 +41,11 @@ def _one(conn: Connection, query: str, params: tuple[Any, ...]) -> tuple[Any, ..
 
 
 class PostgresCredentials:
-    """Needs ``_db`` and ``_meter`` (the metering pool, for nonces) from the class it is mixed
-    into."""
+    """Needs ``_db`` and ``_per_request`` (the per-request pool: nonces, and the app and token
+    lookups of every read request) from the class it is mixed into."""
 
     _db: PgPool
-    _meter: PgPool
+    _per_request: PgPool
 
     def create_app(
         self,
@@ -74,11 +74,11 @@ class PostgresCredentials:
         return App(consumer_key, name, consumer_secret, True, rate_limit, now)
 
     def get_app(self, consumer_key: str) -> App | None:
-        row = self._db.read(lambda conn: _one(conn, _GET_APP, (consumer_key,)))
+        row = self._per_request.read(lambda conn: _one(conn, _GET_APP, (consumer_key,)))
         return app_from_row(row) if row else None
 
     def app_by_bearer(self, bearer_hash: str) -> App | None:
-        row = self._db.read(lambda conn: _one(conn, _APP_BY_BEARER, (bearer_hash,)))
+        row = self._per_request.read(lambda conn: _one(conn, _APP_BY_BEARER, (bearer_hash,)))
         return app_from_row(row) if row else None
 
     def list_apps(self) -> list[App]:
@@ -116,7 +116,7 @@ class PostgresCredentials:
             f"SELECT {GRANT_COLUMNS} "  # noqa: S608
             "FROM access_tokens WHERE token = %s"
         )
-        row = self._db.read(lambda conn: _one(conn, query, (token,)))
+        row = self._per_request.read(lambda conn: _one(conn, query, (token,)))
         if row is None:
             return None
         return token_from_row(row)
@@ -160,7 +160,7 @@ class PostgresCredentials:
         return self._db.transact(work)
 
     def use_nonce(self, consumer_key: str, nonce: str, timestamp: int, now: datetime) -> bool:
-        """On the metering pool (see :mod:`.metering`): one round trip, no wait for the WAL
+        """On the per-request pool (see :mod:`.metering`): one round trip, no wait for the WAL
         flush (a crash may forget the last moment's nonces; their replays stay refused by the
         timestamp window only)."""
         horizon = int(now.timestamp()) - NONCE_RETENTION
@@ -171,4 +171,4 @@ class PostgresCredentials:
                 cur = conn.execute(_SPEND_NONCE, (consumer_key, nonce, timestamp))
             return cur.rowcount == 1
 
-        return self._meter.statements(work)
+        return self._per_request.statements(work)

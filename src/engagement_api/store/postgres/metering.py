@@ -4,9 +4,9 @@ The same statements and results as :mod:`engagement_api.store.sqlite.metering`. 
 ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` on one row are serialised by its row lock,
 so each request sees its own count, whichever server process it reached.
 
-They run on the metering pool (``_meter``): autocommit statements, one round trip each, on
-connections with ``synchronous_commit = off``, so a request never waits for the WAL to reach
-the disk. The rate counts are in an unlogged table (a crash empties it: at most the current
+They run on the per-request pool (``_per_request``): autocommit statements, one round trip
+each, on connections with ``synchronous_commit = off``, so a request never waits for the WAL to
+reach the disk. The rate counts are in an unlogged table (a crash empties it: at most the current
 minute's counts are lost); usage is durable once the WAL writer flushes, within a second (a
 crash before that forgets the users first seen in that second, who are counted again at their
 next request of the month, never twice).
@@ -34,11 +34,11 @@ _RECORD = (
 
 
 class PostgresMetering:
-    """Needs ``_db`` and ``_meter`` (:class:`PgPool`: the store's, the metering one) from the
-    class it is mixed into."""
+    """Needs ``_db`` and ``_per_request`` (:class:`PgPool`: the store's, the per-request one)
+    from the class it is mixed into."""
 
     _db: PgPool
-    _meter: PgPool
+    _per_request: PgPool
 
     def count_request(self, consumer_key: str, endpoint: str, minute: int) -> int:
         params = (consumer_key, endpoint, minute)
@@ -50,13 +50,15 @@ class PostgresMetering:
                 conn.execute(_PRUNE, params)
             return count
 
-        return self._meter.statements(work)
+        return self._per_request.statements(work)
 
     def record_usage(self, consumer_key: str, month: str, user_id: int) -> bool:
         params = (consumer_key, month, to_signed(user_id))
-        if self._meter.read(lambda conn: conn.execute(_SEEN, params).fetchone()) is not None:
+        if self._per_request.read(lambda conn: conn.execute(_SEEN, params).fetchone()) is not None:
             return False
-        return self._meter.statements(lambda conn: conn.execute(_RECORD, params).rowcount == 1)
+        return self._per_request.statements(
+            lambda conn: conn.execute(_RECORD, params).rowcount == 1
+        )
 
     def usage(self, consumer_key: str, month: str) -> int:
         row = self._db.read(

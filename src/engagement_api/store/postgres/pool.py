@@ -112,7 +112,7 @@ class PgPool:
         session: dict[str, str] | None = None,
     ) -> None:
         """``session``: settings every connection of this pool gets (``set_config``), such as
-        ``{"synchronous_commit": "off"}`` for the metering pool."""
+        ``{"synchronous_commit": "off"}`` for the per-request pool."""
         self.settings = settings
         self._session = dict(session or {})
         self._last_returned: weakref.WeakKeyDictionary[Connection, float] = (
