@@ -35,23 +35,12 @@ from engagement_api.store.rows import (
 )
 
 _VIDEO = VIDEO_VIEWS.code
-_TOTALS = (
-    "SELECT post_id, metric, count FROM counts_total "
-    "WHERE post_id = ANY(%s::bigint[]) AND metric = ANY(%b::integer[])"
-)
-# each Post's video views: the views of its video (summed over every Post carrying it). The
-# Posts are found by their key first (MATERIALIZED): joined in one go, the planner walks every
-# Post with a video and tests each against the whole array (about 3x slower for 250 Posts).
-_VIDEO_TOTALS = (
-    "WITH mine AS MATERIALIZED (SELECT id, video_key FROM posts "
-    "WHERE id = ANY(%s::bigint[]) AND video_key IS NOT NULL) "
-    "SELECT m.id, %s::integer, v.views FROM mine m JOIN video_totals v ON v.media_key = m.video_key"
-)
-_HOURLY = (
-    "SELECT post_id, metric, hour, count FROM counts_hourly "
-    "WHERE post_id = ANY(%s::bigint[]) AND metric = ANY(%b::integer[]) "
-    "AND hour >= %s AND hour < %s AND count <> 0"
-)  # binary results: no text formatting and parsing
+# the filters of the reads, shared by their plain and their UNION ALL forms (below; S608:
+# SQL made of these constants only)
+_OF_TOTALS = "WHERE post_id = ANY(%s::bigint[]) AND metric = ANY(%b::integer[])"
+_OF_HOURS = _OF_TOTALS + " AND hour >= %s AND hour < %s AND count <> 0"
+_TOTALS = "SELECT post_id, metric, count FROM counts_total " + _OF_TOTALS  # noqa: S608
+_HOURLY = "SELECT post_id, metric, hour, count FROM counts_hourly " + _OF_HOURS  # noqa: S608
 _STAGE = (
     "SET LOCAL work_mem = '64MB'; "  # sort the deltas in memory
     "CREATE TEMP TABLE staging_deltas "
@@ -97,17 +86,19 @@ _UNION_POSTS = (
 )
 _UNION_FACTS = "SELECT 0, id, author_id, created_at, hidden, 0::bigint FROM p"
 _UNION_TOTALS = (
-    "SELECT 1, post_id, metric::bigint, 0::bigint, false, count FROM counts_total "
-    "WHERE post_id = ANY(%s::bigint[]) AND metric = ANY(%b::integer[])"
+    "SELECT 1, post_id, metric::bigint, 0::bigint, false, count FROM counts_total "  # noqa: S608
+    + _OF_TOTALS
 )
+# each Post's video views: the views of its video (summed over every Post carrying it); the
+# Posts are found by their key first (the MATERIALIZED p): joined in one go, the planner walks
+# every Post with a video and tests each against the whole array (about 3x slower for 250 Posts)
 _UNION_VIDEO = (
     "SELECT 1, p.id, %s::bigint, 0::bigint, false, v.views FROM p "
     "JOIN video_totals v ON v.media_key = p.video_key"
 )
 _UNION_HOURLY = (
-    "SELECT 1, post_id, metric::bigint, hour::bigint, false, count FROM counts_hourly "
-    "WHERE post_id = ANY(%s::bigint[]) AND metric = ANY(%b::integer[]) "
-    "AND hour >= %s AND hour < %s AND count <> 0"
+    "SELECT 1, post_id, metric::bigint, hour::bigint, false, count FROM counts_hourly "  # noqa: S608
+    + _OF_HOURS
 )
 _FACT = itemgetter(1, 2, 3, 4)  # of a kind-0 row: the columns of FACT_COLUMNS
 _TOTAL = itemgetter(1, 2, 5)  # of a kind-1 row of lifetime: (signed Post ID, code, count)
@@ -137,18 +128,19 @@ def stage_deltas(conn: Connection, table: DeltaTable) -> None:
             copy.write(table.totals_csv())
 
 
-def _lifetime_queries(
-    conn: Connection, wanted: str, codes: Sequence[int]
-) -> list[psycopg.Cursor[Any]]:
-    """The statements of ``lifetime`` (totals; video views), sent on ``conn`` (in its
-    pipeline); their rows ``(signed Post ID, code, count)`` once fetched."""
-    found = []
+def _lifetime_parts(wanted: str, codes: Sequence[int]) -> tuple[list[str], list[Any]]:
+    """The :func:`_union_read` parts of the lifetime counts of ``codes`` (totals; video views)
+    of the Posts of the ID array ``wanted``, and their parameters."""
+    parts: list[str] = []
+    params: list[Any] = [wanted]  # (of _UNION_POSTS)
     others = [code for code in codes if code != _VIDEO]
     if others:
-        found.append(conn.execute(_TOTALS, (wanted, others), binary=True))
+        parts.append(_UNION_TOTALS)
+        params += [wanted, others]
     if _VIDEO in codes:
-        found.append(conn.execute(_VIDEO_TOTALS, (wanted, _VIDEO), binary=True))
-    return found
+        parts.append(_UNION_VIDEO)
+        params.append(_VIDEO)
+    return parts, params
 
 
 class PostgresCounters:
@@ -248,14 +240,9 @@ class PostgresCounters:
         codes = sorted(set(metric_codes))
         if not post_ids or not codes:
             return {}
-        wanted = id_array(post_ids)
-
-        def work(conn: Connection) -> list[tuple[int, int, int]]:
-            with conn.pipeline():  # both queries in one round trip
-                found = _lifetime_queries(conn, wanted, codes)
-            return [row for cursor in found for row in cursor.fetchall()]
-
-        return counts_by_key(self._db.read(work))
+        parts, params = _lifetime_parts(id_array(post_ids), codes)
+        _, rows = _union_read(self._db, parts, params)
+        return counts_by_key(map(_TOTAL, rows))
 
     def lifetime_columns(
         self, post_ids: Sequence[int], metric_codes: Sequence[int]
@@ -269,16 +256,8 @@ class PostgresCounters:
         codes = sorted(set(metric_codes))
         if not post_ids:
             return {}, {}
-        wanted = id_array(post_ids)
-        others = [code for code in codes if code != _VIDEO]
-        parts: list[str] = [_UNION_FACTS]
-        params: list[Any] = [wanted]
-        if others:
-            parts.append(_UNION_TOTALS)
-            params += [wanted, others]
-        if _VIDEO in codes:
-            parts.append(_UNION_VIDEO)
-            params.append(_VIDEO)
+        parts, params = _lifetime_parts(id_array(post_ids), codes)
+        parts.insert(0, _UNION_FACTS)
         fact_rows, count_rows = _union_read(self._per_request, parts, params)
         facts: dict[int, PostFacts] = {}
         facts_from_rows(map(_FACT, fact_rows), facts)

@@ -16,10 +16,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from engagement_api.contract.policy import PostFacts
-from engagement_api.domain import AccessToken, App
 from engagement_api.store.errors import StoreError, StoreUnavailable
 
 #: ``RETURNING`` (rate-limit counts) came in SQLite 3.35.0.
@@ -67,7 +66,7 @@ class ReadCache:
     before it; the next check sees the new version and drops it, so nothing is ever older than
     the check of the request that reads it."""
 
-    __slots__ = ("apps", "facts", "hourly", "lifetime", "tokens", "version", "windows")
+    __slots__ = ("facts", "hourly", "lifetime", "rows", "version", "windows")
 
     def __init__(self) -> None:
         self.version: int | None = None
@@ -80,20 +79,20 @@ class ReadCache:
         self.windows: dict[
             tuple[tuple[int, ...], tuple[int, ...], int, int], list[tuple[int, int, int, int]]
         ] = {}
-        # (column, value) -> the app found by it; token -> the access token; None: no such one
-        self.apps: dict[tuple[str, str], App | None] = {}
-        self.tokens: dict[str, AccessToken | None] = {}
+        # (statement, parameters) -> what its one row made (an app, an access token), or None
+        self.rows: dict[tuple[str, tuple[str, ...]], object] = {}
 
     def check(self, version: int) -> None:
-        held = len(self.facts) + len(self.lifetime) + len(self.hourly)
-        held += len(self.apps) + len(self.tokens)
-        if version != self.version or held > READ_CACHE_SIZE:
-            self.facts.clear()
-            self.lifetime.clear()
-            self.hourly.clear()
-            self.windows.clear()
-            self.apps.clear()
-            self.tokens.clear()
+        parts: tuple[dict[Any, Any], ...] = (
+            self.facts,
+            self.lifetime,
+            self.hourly,
+            self.windows,
+            self.rows,
+        )
+        if version != self.version or sum(map(len, parts)) > READ_CACHE_SIZE:
+            for part in parts:
+                part.clear()
             self.version = version
 
 

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar, cast
 
 from engagement_api.contract.ids import to_signed
 from engagement_api.domain import AccessToken, App
 from engagement_api.store.protocols import NONCE_RETENTION
 from engagement_api.store.rows import APP_COLUMNS, GRANT_COLUMNS, app_from_row, token_from_row
 from engagement_api.store.sqlite.connection import SqliteDatabase
+
+T = TypeVar("T")
+
+_APP_BY_KEY = f"SELECT {APP_COLUMNS} FROM apps WHERE consumer_key = ?"  # noqa: S608 (constants)
+_APP_BY_BEARER = f"SELECT {APP_COLUMNS} FROM apps WHERE bearer_hash = ?"  # noqa: S608 (constants)
+_TOKEN = f"SELECT {GRANT_COLUMNS} FROM access_tokens WHERE token = ?"  # noqa: S608 (constants)
+
+
+def _cached_row(
+    db: SqliteDatabase, query: str, params: tuple[str, ...], made: Callable[[Any], T]
+) -> T | None:
+    """What ``made`` makes of the one row of ``query`` (None: no row), kept in the
+    connection's :class:`ReadCache`: read once after each commit to the file, by any
+    connection."""
+    key = (query, params)
+    with db.read_cached() as (conn, cache):
+        if key in cache.rows:
+            return cast("T | None", cache.rows[key])
+        row = conn.execute(query, params).fetchone()
+        found = cache.rows[key] = None if row is None else made(row)
+    return found
 
 
 class SqliteCredentials:
@@ -44,24 +67,13 @@ class SqliteCredentials:
         return App(consumer_key, name, consumer_secret, True, rate_limit, now)
 
     def get_app(self, consumer_key: str) -> App | None:
-        return self._app("consumer_key", consumer_key)
+        """Through the read cache (see :func:`_cached_row`): a change (disabled, a new limit)
+        is seen by the next request."""
+        return _cached_row(self._db, _APP_BY_KEY, (consumer_key,), app_from_row)
 
     def app_by_bearer(self, bearer_hash: str) -> App | None:
-        return self._app("bearer_hash", bearer_hash)
-
-    def _app(self, column: str, value: str) -> App | None:
-        """Through the read cache (see :class:`ReadCache`): an app is read once after each
-        commit, so a change (disabled, a new limit) is seen by the next request."""
-        key = (column, value)
-        with self._db.read_cached() as (conn, cache):
-            try:
-                return cache.apps[key]
-            except KeyError:
-                pass
-            query = f"SELECT {APP_COLUMNS} FROM apps WHERE {column} = ?"  # noqa: S608 (our names)
-            row = conn.execute(query, (value,)).fetchone()
-            app = cache.apps[key] = app_from_row(row) if row else None
-        return app
+        """Through the read cache, as :meth:`get_app`."""
+        return _cached_row(self._db, _APP_BY_BEARER, (bearer_hash,), app_from_row)
 
     def list_apps(self) -> list[App]:
         query = f"SELECT {APP_COLUMNS} FROM apps ORDER BY created_at, consumer_key"  # noqa: S608
@@ -95,16 +107,9 @@ class SqliteCredentials:
         return AccessToken(token, secret, consumer_key, user_id, False, now)
 
     def get_token(self, token: str) -> AccessToken | None:
-        """Through the read cache, as :meth:`_app` (a revocation is seen by the next request)."""
-        with self._db.read_cached() as (conn, cache):
-            try:
-                return cache.tokens[token]
-            except KeyError:
-                pass
-            query = f"SELECT {GRANT_COLUMNS} FROM access_tokens WHERE token = ?"  # noqa: S608
-            row = conn.execute(query, (token,)).fetchone()
-            found = cache.tokens[token] = None if row is None else token_from_row(row)
-        return found
+        """Through the read cache, as :meth:`get_app` (a revocation is seen by the next
+        request)."""
+        return _cached_row(self._db, _TOKEN, (token,), token_from_row)
 
     def revoke_token(self, token: str) -> bool:
         with self._db.write() as conn:
