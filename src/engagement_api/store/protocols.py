@@ -320,7 +320,7 @@ class CatalogBackend(Store, LedgerStore, Protocol):
 @runtime_checkable
 class OneDatabaseReads(Protocol):
     """A store whose Posts and counts are in one database reads a request's Posts together
-    with their counts: one statement on PostgreSQL (a ``UNION ALL``), one check of the read
+    with their counts: one statement on PostgreSQL (one row of arrays), one check of the read
     cache on SQLite. The reader asks the counts of every requested Post before the policy decides
     which it may see (the rest are never rendered). The split store (counters in ClickHouse)
     has not got it: the reader calls ``post_facts``, then ``lifetime_columns`` or ``hourly``."""

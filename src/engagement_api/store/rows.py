@@ -47,8 +47,13 @@ def token_from_row(row: tuple[Any, ...]) -> AccessToken:
 def facts_from_rows(rows: Iterable[tuple[Any, ...]], into: dict[int, PostFacts]) -> None:
     """Add :class:`PostFacts` for rows of :data:`FACT_COLUMNS`, keyed by Post ID: decoded a
     column at a time, in C (a read of 250 Posts makes no Python call per row)."""
-    columns = list(zip(*rows, strict=True))
-    if not columns:
+    facts_from_columns(list(zip(*rows, strict=True)), into)
+
+
+def facts_from_columns(columns: Sequence[Sequence[Any]], into: dict[int, PostFacts]) -> None:
+    """:func:`facts_from_rows` of the rows' columns (the four of :data:`FACT_COLUMNS`; none or
+    empty ones for no rows)."""
+    if not columns or not columns[0]:
         return
     ids, authors, created, hidden = columns
     made = map(
