@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +29,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engagement_api.api.prometheus import StatusRecorder, route_template
 from engagement_api.auth import Authenticator
+from engagement_api.auth.authenticator import Claim
 from engagement_api.auth.identity import Identity
+from engagement_api.domain import App
 
 ACCESS_LOGGER: Final = "engagement_api.access"
 
@@ -56,14 +58,8 @@ def note_caller(app: str | None, auth: str) -> None:
 class LoggingAuthenticator(Authenticator):
     """The authenticator, noting each proven caller for the request's log line."""
 
-    def authenticate(
-        self,
-        method: str,
-        url: str | Callable[[], str],
-        headers: Mapping[str, str],
-        body: bytes | None,
-    ) -> Identity:
-        identity = super().authenticate(method, url, headers, body)
+    def admitted(self, claim: Claim, app: App | None, fresh: bool) -> Identity:
+        identity = super().admitted(claim, app, fresh)
         note_caller(identity.app.consumer_key, identity.scheme)
         return identity
 

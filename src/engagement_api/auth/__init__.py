@@ -4,7 +4,7 @@ Backends in the manner of Starlette's ``AuthenticationBackend``: each turns cred
 :class:`Identity` or refuses with :class:`~engagement_api.contract.errors.Unauthorized`; the
 access policy decides afterwards what that identity may see.
 
-- :mod:`~engagement_api.auth.oauth1` — OAuth 1.0a HMAC-SHA1 via oauthlib's ``RequestValidator``
+- :mod:`~engagement_api.auth.oauth1` — OAuth 1.0a HMAC-SHA1 with oauthlib's signature functions
   (user context with ``oauth_token``, app-only without), timestamps against the injected clock,
   nonces per consumer key, no timing oracle for unknown keys.
 - :mod:`~engagement_api.auth.bearer` — app bearer tokens and ingest keys, found by SHA-256 digest.

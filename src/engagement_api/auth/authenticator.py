@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 
 from engagement_api.auth import headers as hdr
 from engagement_api.auth import reasons
-from engagement_api.auth.bearer import verify_bearer, verify_ingest_key
-from engagement_api.auth.identity import Identity
-from engagement_api.auth.oauth1 import OAuth1Verifier
+from engagement_api.auth.bearer import bearer_digest, verify_ingest_key
+from engagement_api.auth.identity import Identity, Scheme
+from engagement_api.auth.oauth1 import Checked, OAuth1Verifier
 from engagement_api.clock import Clock
 from engagement_api.contract.errors import Forbidden, Unauthorized
+from engagement_api.domain import App
 from engagement_api.store.protocols import CredentialStore
 
 DEFAULT_TIMESTAMP_WINDOW = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A read request's credentials, proven as far as they can be before the store's last
+    word: a bearer token's digest (its app still to be found), or an OAuth 1.0a request whose
+    signature holds (``checked``: its nonce still to be spent). ``now``: the authenticator's
+    clock when the request was checked."""
+
+    scheme: Scheme
+    now: datetime
+    bearer_hash: str | None = None
+    checked: Checked | None = None
 
 
 class Authenticator:
@@ -55,23 +71,55 @@ class Authenticator:
         for an app that is not enabled (the nonce is spent by then, as for any verified
         request).
         """
-        value = hdr.authorization(headers)
-        scheme, rest = hdr.split_scheme(value or "")
+        claim = self.claim(method, url, headers, body)
+        checked = claim.checked
+        if checked is None:
+            app = self._store.app_by_bearer(claim.bearer_hash or "")
+            fresh = True
+        else:
+            app = checked.app
+            fresh = self._store.use_nonce(
+                app.consumer_key, checked.nonce, checked.timestamp, claim.now
+            )
+        return self.admitted(claim, app, fresh)
+
+    def claim(
+        self,
+        method: str,
+        url: str | Callable[[], str],
+        headers: Mapping[str, str],
+        body: bytes | None,
+    ) -> Claim:
+        """:meth:`authenticate`'s checks that need no more of the store than the OAuth 1.0a
+        app and token (looked up to check the signature); raises :class:`Unauthorized` as it
+        does. The bearer token's app and the nonce are :meth:`admitted`'s, once the store has
+        looked the one up (``app_by_bearer``) and spent the other (``use_nonce``), or done
+        both with the request's other work (``AdmittingStore`` of the store's protocols).
+        """
+        now = self._clock.now()
+        scheme, rest = hdr.split_scheme(hdr.authorization(headers) or "")
         if scheme == "oauth":
             signed_url = url if isinstance(url, str) else url()
-            app, token = self._oauth1.verify(
-                method, signed_url, rest, hdr.content_type(headers), body, self._clock.now()
+            checked = self._oauth1.check(
+                method, signed_url, rest, hdr.content_type(headers), body, now
             )
-            identity = (
-                Identity(app, None, "oauth1_app")
-                if token is None
-                else Identity(app, token.user_id, "oauth1_user")
-            )
-        elif scheme == "bearer":
-            identity = Identity(verify_bearer(self._store, rest), None, "bearer")
-        else:
-            raise Unauthorized(reasons.UNKNOWN_AUTHORIZATION_TYPE)
-        if not identity.app.enabled:
+            kind: Scheme = "oauth1_app" if checked.token is None else "oauth1_user"
+            return Claim(kind, now, checked=checked)
+        if scheme == "bearer":
+            return Claim("bearer", now, bearer_hash=bearer_digest(rest))
+        raise Unauthorized(reasons.UNKNOWN_AUTHORIZATION_TYPE)
+
+    def admitted(self, claim: Claim, app: App | None, fresh: bool) -> Identity:
+        """The caller of a :meth:`claim`, given the app its bearer token found (None: none)
+        and whether its nonce was new; raises :class:`Unauthorized` (``Bearer token not
+        found``, ``Nonce already used``), then :class:`Forbidden` for an app not enabled."""
+        if app is None:
+            raise Unauthorized(reasons.BEARER_TOKEN_NOT_FOUND)
+        if not fresh:
+            raise Unauthorized(reasons.NONCE_ALREADY_USED)
+        token = claim.checked.token if claim.checked is not None else None
+        identity = Identity(app, None if token is None else token.user_id, claim.scheme)
+        if not app.enabled:
             raise Forbidden(reasons.APP_NOT_AUTHORIZED)
         return identity
 

@@ -28,9 +28,17 @@ def _plausible(value: str) -> bool:
     )
 
 
+def bearer_digest(token: str) -> str:
+    """The digest a bearer token is looked up by; :class:`Unauthorized` ``Bearer token not
+    found`` for a value that cannot be a token we issued."""
+    if not _plausible(token):
+        raise Unauthorized(reasons.BEARER_TOKEN_NOT_FOUND)
+    return hash_secret(token)
+
+
 def verify_bearer(store: CredentialStore, token: str) -> App:
     """The app whose bearer token this is; :class:`Unauthorized` ``Bearer token not found``."""
-    app = store.app_by_bearer(hash_secret(token)) if _plausible(token) else None
+    app = store.app_by_bearer(bearer_digest(token))
     if app is None:
         raise Unauthorized(reasons.BEARER_TOKEN_NOT_FOUND)
     return app

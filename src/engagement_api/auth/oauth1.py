@@ -153,6 +153,17 @@ def _other_params(url: str, form_body: str) -> list[tuple[str, str]]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A request whose signature holds (steps 1-3): its app, its access token under user
+    context, and the nonce still to spend (step 4)."""
+
+    app: App
+    token: AccessToken | None
+    nonce: str
+    timestamp: int
+
+
 class OAuth1Verifier:
     """Verifies ``Authorization: OAuth ...`` requests against a credential store.
 
@@ -183,6 +194,23 @@ class OAuth1Verifier:
         Returns the app and, under user context, its access token; raises
         :class:`Unauthorized` with the reason chosen as in the module docstring.
         """
+        checked = self.check(method, url, params, content_type, body, now)
+        app = checked.app
+        if not self._store.use_nonce(app.consumer_key, checked.nonce, checked.timestamp, now):
+            raise Unauthorized(reasons.NONCE_ALREADY_USED)
+        return app, checked.token
+
+    def check(
+        self,
+        method: str,
+        url: str,
+        params: str,
+        content_type: str,
+        body: bytes | None,
+        now: datetime,
+    ) -> Checked:
+        """:meth:`verify` but for the nonce, which is left to the caller to spend (and to
+        answer ``Nonce already used`` for when it was)."""
         found = parse_oauth_params(params)
         form_body = ""
         if _FORM in content_type.lower():
@@ -233,9 +261,4 @@ class OAuth1Verifier:
             and not constant_time_equals(sent_hash, body_hash(body))
         ):
             raise Unauthorized(reasons.INVALID_SIGNATURE)
-
-        if not self._store.use_nonce(
-            app.consumer_key, found["oauth_nonce"], int(found["oauth_timestamp"]), now
-        ):
-            raise Unauthorized(reasons.NONCE_ALREADY_USED)
-        return app, token
+        return Checked(app, token, found["oauth_nonce"], int(found["oauth_timestamp"]))
