@@ -20,6 +20,9 @@ from engagement_api.api.responses import error_response, json_bytes_response
 from engagement_api.api.state import AppState, state_of
 from engagement_api.contract.errors import ApiError, RateLimited
 from engagement_api.contract.metrics import Endpoint
+from engagement_api.contract.ratelimit import RateLimit, minute_of
+from engagement_api.contract.request import EngagementRequest
+from engagement_api.store.protocols import Admission, AdmittingStore
 
 PREFIX = "/insights/engagement"
 
@@ -49,12 +52,58 @@ def _answer(state: AppState, endpoint: Endpoint, request: Request, body: Body) -
     return json_bytes_response(answer.json, headers)
 
 
+def _admit(
+    state: AppState, store: AdmittingStore, endpoint: Endpoint, request: Request, body: Body
+) -> Response:
+    """:func:`_answer` with one store call for all the request's store work but usage (see
+    ``AdmittingStore``): the body is parsed first, its errors kept for their turn, so that the
+    Posts it wants are read along with the app, the nonce and the count. The checks and their
+    order are :func:`_answer`'s."""
+    authenticator = state.authenticator
+    claim = authenticator.claim(
+        request.method,
+        lambda: str(request.url),
+        request.headers,
+        None if body.too_large else body.data,
+    )
+    now = state.settings.clock.now()
+    minute = minute_of(now)
+    parsed: EngagementRequest | ApiError
+    try:
+        parsed = state.reader.parse(endpoint, body.check())
+    except ApiError as exc:
+        parsed = exc  # (answered in its turn, below)
+    checked = claim.checked
+    admission = Admission(endpoint.value, minute, claim.now, claim.bearer_hash)
+    if checked is not None:
+        admission = Admission(
+            endpoint.value, minute, claim.now, None, checked.app, checked.nonce, checked.timestamp
+        )
+    wanted = None if isinstance(parsed, ApiError) else state.reader.wanted(parsed)
+    read = store.admit_and_read(admission, wanted)
+    identity = authenticator.admitted(claim, read.app, read.fresh)
+    limit = RateLimit(identity.app.rate_limit, read.count, minute)
+    headers = limit.headers()
+    try:
+        if limit.exceeded:
+            raise RateLimited()
+        if isinstance(parsed, ApiError):
+            raise parsed
+        answer = state.reader.respond_read(parsed, identity.user_id, read)
+    except ApiError as exc:
+        return error_response(exc, headers)
+    state.meter.record_usage(identity, answer.authors, now)
+    return json_bytes_response(answer.json, headers)
+
+
 def _route(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     async def handle(request: Request) -> Response:
         state = state_of(request)
         body = await read_body(request, state.settings.max_body_bytes)
         if state.store.local:
             return _answer(state, endpoint, request, body)
+        if state.admitting is not None:
+            return await run_in_threadpool(_admit, state, state.admitting, endpoint, request, body)
         return await run_in_threadpool(_answer, state, endpoint, request, body)
 
     handle.__name__ = f"engagement_{endpoint.name.lower()}"

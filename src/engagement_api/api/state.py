@@ -12,7 +12,7 @@ from engagement_api.service.loading import Loader
 from engagement_api.service.metering import Meter
 from engagement_api.service.reading import EngagementReader
 from engagement_api.settings import Settings
-from engagement_api.store.protocols import Store
+from engagement_api.store.protocols import AdmittingStore, Store
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class AppState:
     reader: EngagementReader
     loader: Loader
     meter: Meter
+    #: The store, when it admits a read request and reads for it in one call.
+    admitting: AdmittingStore | None = None
 
     @classmethod
     def build(cls, settings: Settings, store: Store) -> AppState:
@@ -35,6 +37,7 @@ class AppState:
             reader=EngagementReader(store, store, settings),
             loader=Loader(store, store, settings.clock),
             meter=Meter(store, store),
+            admitting=store if isinstance(store, AdmittingStore) else None,
         )
 
 

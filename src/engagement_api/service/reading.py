@@ -18,12 +18,18 @@ from itertools import repeat
 from operator import attrgetter, itemgetter
 
 from engagement_api.contract.metrics import Endpoint
-from engagement_api.contract.policy import Decision, decide
+from engagement_api.contract.policy import Decision, PostFacts, decide
 from engagement_api.contract.request import EngagementRequest, parse_request
 from engagement_api.contract.response import render
 from engagement_api.contract.response_json import render_json
 from engagement_api.settings import Settings
-from engagement_api.store.protocols import CatalogStore, CounterStore, OneDatabaseReads
+from engagement_api.store.protocols import (
+    Admitted,
+    CatalogStore,
+    CounterStore,
+    OneDatabaseReads,
+    Wanted,
+)
 from engagement_api.store.rows import ZERO_ROW
 
 _AUTHOR = attrgetter("author_id")
@@ -88,25 +94,54 @@ class EngagementReader:
         body = render_json(request, counts.decision, None, None, counts.lifetime, counts.hourly)
         return Answer(body, counts.authors)
 
-    def _counts(self, request: EngagementRequest, user_id: int | None) -> _Counts:
-        now = self.settings.clock.now()
+    def wanted(self, request: EngagementRequest) -> Wanted:
+        """What the store reads for ``request`` (the Posts, their counts of the metrics asked,
+        in its window if it has one)."""
         codes = sorted({m.metric.code for m in request.metrics})
         window = request.window
+        hours = None if window is None else (window.start_hour, window.end_hour)
+        return Wanted(request.post_ids, codes, hours)
+
+    def respond_read(
+        self, request: EngagementRequest, user_id: int | None, read: Admitted
+    ) -> Answer:
+        """:meth:`respond`, from what the store read of :meth:`wanted` with the request's
+        admission (``AdmittingStore.admit_and_read``)."""
+        hours = None if request.window is None else read.hourly
+        counts = self._decided(request, user_id, read.facts, read.lifetime, hours)
+        body = render_json(request, counts.decision, None, None, counts.lifetime, counts.hourly)
+        return Answer(body, counts.authors)
+
+    def _counts(self, request: EngagementRequest, user_id: int | None) -> _Counts:
+        wanted = self.wanted(request)
         together = self._together
-        rows: Mapping[int, Sequence[int]] = {}
-        hours: list[tuple[int, int, int, int]] | None = None
-        if together is None:
-            facts = self.catalog.post_facts(request.post_ids)
-        elif window is None:
-            facts, rows = together.facts_and_lifetime(request.post_ids, codes)
-        else:
-            facts, hours = together.facts_and_hourly(
-                request.post_ids, codes, window.start_hour, window.end_hour
-            )
+        if together is None:  # the counts of the Posts the policy lets through, after it
+            return self._decided(request, user_id, self.catalog.post_facts(request.post_ids))
+        if wanted.hours is None:
+            facts, rows = together.facts_and_lifetime(wanted.post_ids, wanted.metric_codes)
+            return self._decided(request, user_id, facts, rows)
+        facts, hours = together.facts_and_hourly(
+            wanted.post_ids, wanted.metric_codes, *wanted.hours
+        )
+        return self._decided(request, user_id, facts, None, hours)
+
+    def _decided(
+        self,
+        request: EngagementRequest,
+        user_id: int | None,
+        facts: Mapping[int, PostFacts],
+        rows: Mapping[int, Sequence[int]] | None = None,
+        hours: list[tuple[int, int, int, int]] | None = None,
+    ) -> _Counts:
+        """The policy's decision on the Posts' ``facts``, and the counts to render: from the
+        Posts' lifetime ``rows`` or their ``hours`` when read with the facts, else read now
+        (of the Posts the decision lets through)."""
         authors = frozenset(map(_AUTHOR, facts.values()))
-        decision = decide(request, user_id, facts, now)
+        decision = decide(request, user_id, facts, self.settings.clock.now())
+        window = request.window
         if window is None:
-            if together is None:
+            if rows is None:
+                codes = sorted({m.metric.code for m in request.metrics})
                 columns = self.counters.lifetime_columns(decision.post_ids, codes)
                 of_code = dict(zip(codes, columns, strict=True))
                 lifetime = [of_code[m.metric.code] for m in request.metrics]
@@ -115,6 +150,7 @@ class EngagementReader:
                 lifetime = [list(map(itemgetter(m.metric.code), got)) for m in request.metrics]
             return _Counts(decision, lifetime, None, authors)
         if hours is None:
+            codes = sorted({m.metric.code for m in request.metrics})
             hours = self.counters.hourly(
                 decision.post_ids, codes, window.start_hour, window.end_hour
             )

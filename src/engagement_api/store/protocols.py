@@ -9,6 +9,7 @@ IDs are Python ints in the unsigned 64-bit range; metrics are addressed by their
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
@@ -357,3 +358,61 @@ class PartedStore(Protocol):
         ...
 
     def check_schema(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What a read request asks of the store before it is answered: the app found by its
+    bearer token's digest (``bearer_hash``) or already proven (``app``, OAuth 1.0a: then its
+    ``nonce`` and ``timestamp`` are spent first), and the request counted against the app's
+    limit on ``endpoint`` in ``minute``: only when the app exists and is enabled, and the nonce
+    (if any) was not used before."""
+
+    endpoint: str
+    minute: int
+    now: datetime
+    bearer_hash: str | None = None
+    app: App | None = None
+    nonce: str | None = None
+    timestamp: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """The Posts and counts a read request wants: lifetime counts of ``metric_codes`` when
+    ``hours`` is None, else the hourly counts in ``[start_hour, end_hour)``."""
+
+    post_ids: Sequence[int]
+    metric_codes: Sequence[int]
+    hours: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """What :meth:`AdmittingStore.admit_and_read` found and did. ``count``: the request's
+    count in its minute, itself included; 0 when it was not counted (no such app, not
+    enabled, or its nonce used: ``fresh`` False).
+    ``facts`` and ``lifetime`` or ``hourly`` (as ``facts_and_lifetime`` and
+    ``facts_and_hourly`` give them) were read only when the request was counted within the
+    app's limit and something was wanted; else they are empty."""
+
+    app: App | None
+    fresh: bool
+    count: int
+    facts: dict[int, PostFacts] = field(default_factory=dict)
+    lifetime: Mapping[int, Sequence[int]] = field(default_factory=dict)
+    hourly: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+
+@runtime_checkable
+class AdmittingStore(Protocol):
+    """A store that admits a read request and reads what it wants in one round trip (the
+    PostgreSQL store: one statement): the bearer token's app, the nonce spent, the request
+    counted, and the Posts with their counts. Stores without it are asked one thing at a time
+    (``app_by_bearer``, ``use_nonce``, ``count_request``, then the reads)."""
+
+    def admit_and_read(self, admission: Admission, wanted: Wanted | None) -> Admitted:
+        """Admit the request (see :class:`Admission`) and, when it is counted within the
+        app's limit, read ``wanted``. A nonce is spent as ``use_nonce`` does (one older than
+        ``NONCE_RETENTION`` before ``now`` counts as not used)."""
+        ...

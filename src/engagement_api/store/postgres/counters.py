@@ -11,6 +11,7 @@ set-based upsert per table, rows in key order so concurrent batches lock rows in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from engagement_api.store.errors import IdempotencyConflict, StoreError
 from engagement_api.store.postgres.catalog import dt, id_array, ts
 from engagement_api.store.postgres.partitions import Partitions
 from engagement_api.store.postgres.pool import Connection, PgPool
+from engagement_api.store.protocols import Wanted
 from engagement_api.store.rows import (
     columns_of,
     counts_by_key,
@@ -79,13 +81,15 @@ _UPSERT_VIDEO = (
 # The Posts' facts and their counts in one statement, as one row of arrays: the facts a column
 # each, then the counts a column each (the parts, joined by UNION ALL, give rows of one shape).
 # psycopg decodes a binary array in C, so 250 Posts with 1,250 counts cost this process about
-# a third of the same values as rows (a Python tuple each).
-_UNION_POSTS = (
-    "WITH p AS MATERIALIZED (SELECT id, author_id, created_at, protected OR deleted AS hidden, "
-    "video_key FROM posts WHERE id = ANY(%s::bigint[])) "
+# a third of the same values as rows (a Python tuple each). A read may be gated: its Posts and
+# counts are read only when the gate (a condition on the statement's other parts) holds.
+_POSTS = (
+    "p AS MATERIALIZED (SELECT id, author_id, created_at, protected OR deleted AS hidden, "
+    "video_key FROM posts WHERE id = ANY(%s::bigint[])"
 )
-_UNION_FACTS = (
-    "SELECT array_agg(id), array_agg(author_id), array_agg(created_at), array_agg(hidden) FROM p"
+_FACTS = (
+    "(SELECT array_agg(id), array_agg(author_id), array_agg(created_at), array_agg(hidden) "
+    "FROM p) f"
 )
 _UNION_TOTALS = (
     "SELECT post_id, metric::bigint, count FROM counts_total "  # noqa: S608
@@ -97,27 +101,91 @@ _UNION_TOTALS = (
 _UNION_VIDEO = (
     "SELECT p.id, %s::bigint, v.views FROM p JOIN video_totals v ON v.media_key = p.video_key"
 )
-_LIFETIME_ARRAYS = "SELECT array_agg(u.post_id), array_agg(u.metric), array_agg(u.count) FROM ("
-_UNION_HOURLY = (
-    "SELECT array_agg(post_id), array_agg(metric), array_agg(hour), array_agg(count) "
+_LIFETIME_ARRAYS = "(SELECT array_agg(u.post_id), array_agg(u.metric), array_agg(u.count) FROM ("
+_HOURLY_ARRAYS = (
+    "(SELECT array_agg(post_id), array_agg(metric), array_agg(hour), array_agg(count) "
     "FROM counts_hourly " + _OF_HOURS
 )
 
 
-def _array_read(
-    db: PgPool, counts: str | None, params: list[Any], facts: bool = True
-) -> tuple[list[list[Any]], list[list[Any]]]:
-    """Run ``_UNION_POSTS`` with the facts' arrays (unless not ``facts``) and the single-row
-    statement ``counts`` of the counts' arrays (unless None); (the facts' columns, the counts'
-    columns), each column a list (empty for no rows)."""
-    parts = ([f"({_UNION_FACTS}) f"] if facts else []) + ([f"({counts}) c"] if counts else [])
-    if not parts:
-        return [], []
-    sql = _UNION_POSTS + "SELECT * FROM " + ", ".join(parts)  # noqa: S608 (constants only)
-    row = db.read(lambda conn: conn.execute(sql, params, binary=True).fetchone())
-    columns = [column or [] for column in row or ()]
-    split = 4 if facts else 0
-    return columns[:split], columns[split:]
+@dataclass(frozen=True, slots=True)
+class ArrayRead:
+    """The parts of a read as one row of arrays: ``posts``, the Posts' CTE (for after a
+    ``WITH``); ``items``, the subqueries of the ``FROM`` list (the facts' 4 arrays, then the
+    counts' 3 of a lifetime read or 4 of an hourly one); ``params``, in that order."""
+
+    posts: str
+    items: list[str]
+    params: list[Any]
+    facts: bool
+
+    @property
+    def columns(self) -> str:
+        """The select list of the items' arrays."""
+        return ", ".join(item[-1] + ".*" for item in self.items)
+
+
+def array_read(wanted: Wanted, facts: bool = True, gate: str = "") -> ArrayRead:
+    """The :class:`ArrayRead` of ``wanted`` (with the Posts' facts unless not ``facts``; all of
+    it only where the SQL condition ``gate`` holds)."""
+    ids = id_array(wanted.post_ids)
+    only = f" AND {gate}" if gate else ""
+    items = [_FACTS] if facts else []
+    params: list[Any] = [ids]
+    codes = sorted(set(wanted.metric_codes))
+    if wanted.hours is not None:
+        if codes:
+            items.append(_HOURLY_ARRAYS + only + ") k")
+            params += [ids, codes, *wanted.hours]
+    else:
+        parts: list[str] = []
+        others = [code for code in codes if code != _VIDEO]
+        if others:
+            parts.append(_UNION_TOTALS + only)
+            params += [ids, others]
+        if _VIDEO in codes:
+            parts.append(_UNION_VIDEO)  # (of the gated p)
+            params.append(_VIDEO)
+        if parts:
+            items.append(
+                _LIFETIME_ARRAYS + " UNION ALL ".join(parts) + ") u (post_id, metric, count)) k"
+            )
+    return ArrayRead(_POSTS + only + ")", items, params, facts)
+
+
+def facts_and_counts(
+    read: ArrayRead, columns: Sequence[Any]
+) -> tuple[dict[int, PostFacts], list[list[Any]]]:
+    """The Posts' facts and the counts' columns (empty lists for no rows) from the arrays of
+    ``read`` as they came."""
+    arrays = [column or [] for column in columns]
+    found: dict[int, PostFacts] = {}
+    if read.facts:
+        facts_from_columns(arrays[:4], found)
+        return found, arrays[4:]
+    return found, arrays
+
+
+def lifetime_rows(counts: list[list[Any]]) -> dict[int, list[int]]:
+    """The Posts' lifetime rows (``facts_and_lifetime``) from a lifetime read's counts."""
+    return lifetime_rows_of(zip(*counts, strict=True))
+
+
+def hourly_rows(counts: list[list[Any]]) -> list[tuple[int, int, int, int]]:
+    """``hourly``'s rows from an hourly read's counts."""
+    if not counts or not counts[0]:
+        return []
+    pids, metrics, hours, values = counts
+    return list(zip(unsigned(pids), metrics, hours, values, strict=True))
+
+
+def _run(db: PgPool, read: ArrayRead) -> tuple[dict[int, PostFacts], list[list[Any]]]:
+    """Run ``read`` alone."""
+    if not read.items:
+        return {}, []
+    sql = "WITH " + read.posts + " SELECT * FROM " + ", ".join(read.items)  # noqa: S608 (constants)
+    row = db.read(lambda conn: conn.execute(sql, read.params, binary=True).fetchone())
+    return facts_and_counts(read, row or ())
 
 
 def stage_deltas(conn: Connection, table: DeltaTable) -> None:
@@ -130,23 +198,6 @@ def stage_deltas(conn: Connection, table: DeltaTable) -> None:
             copy.write(table.csv())
         with cur.copy(_COPY_TOTALS) as copy:
             copy.write(table.totals_csv())
-
-
-def _lifetime_counts(wanted: str, codes: Sequence[int]) -> tuple[str | None, list[Any]]:
-    """The :func:`_array_read` statement of the lifetime counts of ``codes`` (totals; video
-    views) of the Posts of the ID array ``wanted`` (None for no codes), and the parameters."""
-    parts: list[str] = []
-    params: list[Any] = [wanted]  # (of _UNION_POSTS)
-    others = [code for code in codes if code != _VIDEO]
-    if others:
-        parts.append(_UNION_TOTALS)
-        params += [wanted, others]
-    if _VIDEO in codes:
-        parts.append(_UNION_VIDEO)
-        params.append(_VIDEO)
-    if not parts:
-        return None, params
-    return _LIFETIME_ARRAYS + " UNION ALL ".join(parts) + ") u (post_id, metric, count)", params
 
 
 class PostgresCounters:
@@ -246,9 +297,8 @@ class PostgresCounters:
         codes = sorted(set(metric_codes))
         if not post_ids or not codes:
             return {}
-        counts, params = _lifetime_counts(id_array(post_ids), codes)
-        _, columns = _array_read(self._db, counts, params, facts=False)
-        return counts_by_key(zip(*columns, strict=True))
+        _, counts = _run(self._db, array_read(Wanted(post_ids, codes), facts=False))
+        return counts_by_key(zip(*counts, strict=True))
 
     def lifetime_columns(
         self, post_ids: Sequence[int], metric_codes: Sequence[int]
@@ -258,35 +308,21 @@ class PostgresCounters:
     def facts_and_lifetime(
         self, post_ids: Sequence[int], metric_codes: Sequence[int]
     ) -> tuple[dict[int, PostFacts], Mapping[int, Sequence[int]]]:
-        """The Posts' facts and their lifetime rows in one statement (:func:`_array_read`)."""
-        codes = sorted(set(metric_codes))
+        """The Posts' facts and their lifetime rows in one statement (:func:`array_read`)."""
         if not post_ids:
             return {}, {}
-        counts, params = _lifetime_counts(id_array(post_ids), codes)
-        fact_columns, count_columns = _array_read(self._per_request, counts, params)
-        facts: dict[int, PostFacts] = {}
-        facts_from_columns(fact_columns, facts)
-        return facts, lifetime_rows_of(zip(*count_columns, strict=True))
+        facts, counts = _run(self._per_request, array_read(Wanted(post_ids, metric_codes)))
+        return facts, lifetime_rows(counts)
 
     def facts_and_hourly(
         self, post_ids: Sequence[int], metric_codes: Sequence[int], start_hour: int, end_hour: int
     ) -> tuple[dict[int, PostFacts], list[tuple[int, int, int, int]]]:
-        """The Posts' facts and their ``hourly`` rows in one statement (:func:`_array_read`)."""
+        """The Posts' facts and their ``hourly`` rows in one statement (:func:`array_read`)."""
         if not post_ids:
             return {}, []
-        wanted = id_array(post_ids)
-        counts: str | None = None
-        params: list[Any] = [wanted]
-        if metric_codes:
-            counts = _UNION_HOURLY
-            params += [wanted, sorted(set(metric_codes)), start_hour, end_hour]
-        fact_columns, hour_columns = _array_read(self._per_request, counts, params)
-        found: dict[int, PostFacts] = {}
-        facts_from_columns(fact_columns, found)
-        if not hour_columns or not hour_columns[0]:
-            return found, []
-        pids, metrics, hours, values = hour_columns
-        return found, list(zip(unsigned(pids), metrics, hours, values, strict=True))
+        wanted = Wanted(post_ids, metric_codes, (start_hour, end_hour))
+        facts, counts = _run(self._per_request, array_read(wanted))
+        return facts, hourly_rows(counts)
 
     def prune_hourly(self, before_hour: int) -> int:
         return self._partitions.prune(before_hour)

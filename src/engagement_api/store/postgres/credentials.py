@@ -29,7 +29,7 @@ _LIST_APPS = (
 )
 
 
-_FORGET_NONCES = "DELETE FROM oauth_nonces WHERE ts < %s"
+FORGET_NONCES = "DELETE FROM oauth_nonces WHERE ts < %s"
 _SPEND_NONCE = (
     "INSERT INTO oauth_nonces (consumer_key, nonce, ts) VALUES (%s, %s, %s) "
     "ON CONFLICT (consumer_key, nonce) DO NOTHING"
@@ -167,7 +167,7 @@ class PostgresCredentials:
 
         def work(conn: Connection) -> bool:
             with conn.pipeline():
-                conn.execute(_FORGET_NONCES, (horizon,))
+                conn.execute(FORGET_NONCES, (horizon,))
                 cur = conn.execute(_SPEND_NONCE, (consumer_key, nonce, timestamp))
             return cur.rowcount == 1
 

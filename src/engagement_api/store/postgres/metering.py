@@ -25,7 +25,7 @@ _COUNT = (
 )
 # Older than the minute before: a request that read "now" just before the minute turned may
 # still count in that one.
-_PRUNE = "DELETE FROM rate_counts WHERE consumer_key = %s AND endpoint = %s AND minute < %s - 1"
+PRUNE = "DELETE FROM rate_counts WHERE consumer_key = %s AND endpoint = %s AND minute < %s - 1"
 _SEEN = "SELECT 1 FROM usage_users WHERE consumer_key = %s AND month = %s AND user_id = %s"
 _RECORD = (
     "INSERT INTO usage_users (consumer_key, month, user_id) VALUES (%s, %s, %s) "
@@ -47,7 +47,7 @@ class PostgresMetering:
             row = conn.execute(_COUNT, params).fetchone()
             count = int(row[0]) if row else 0
             if count == 1:  # the minute's first request: drop the older minutes
-                conn.execute(_PRUNE, params)
+                conn.execute(PRUNE, params)
             return count
 
         return self._per_request.statements(work)

@@ -12,6 +12,7 @@ failure.
 from __future__ import annotations
 
 from engagement_api.store.migrations import migrations_for, refuse_newer, require_current
+from engagement_api.store.postgres.admission import PostgresAdmission
 from engagement_api.store.postgres.catalog import PostgresCatalog
 from engagement_api.store.postgres.counters import PostgresCounters
 from engagement_api.store.postgres.credentials import PostgresCredentials
@@ -26,6 +27,7 @@ MIGRATIONS = "engagement_api.store.postgres"  # the package whose sql/ holds the
 
 
 class PostgresStore(
+    PostgresAdmission,
     PostgresCatalog,
     PostgresCounters,
     PostgresCredentials,

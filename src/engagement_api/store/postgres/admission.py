@@ -1,0 +1,117 @@
+"""A read request's admission and read in one statement (mixed into PostgresStore).
+
+Asked one thing at a time, a read request made three round trips (the bearer token's app, the
+rate count, the Posts with their counts) and, under OAuth 1.0a, five (the app, the token, the
+nonce, the count, the read). :meth:`PostgresAdmission.admit_and_read` makes the last ones one
+statement of data-modifying CTEs, each step on the previous one's result:
+
+- ``a``: the app of the bearer token's digest (OAuth 1.0a: its app was looked up to check the
+  signature, and comes as parameters);
+- ``n`` (OAuth 1.0a): the nonce spent, as ``use_nonce`` spends it (an upsert that counts a
+  nonce older than :data:`~engagement_api.store.protocols.NONCE_RETENTION` as unused);
+- ``c``: the request counted, as ``count_request`` counts it, only if the app is enabled (and
+  the nonce was new);
+- ``ok``: the count within the app's limit, the gate of the read: the Posts and their counts
+  (:func:`~engagement_api.store.postgres.counters.array_read`) are read only when it holds.
+
+The answers are the same as those of the statements one by one, on the per-request pool
+(autocommit, ``synchronous_commit = off``, kept plans). The steps that are not per request run
+apart: the older minutes' counts pruned at a minute's first request, as ``count_request``
+does, and expired nonces forgotten at most once a second per process.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from engagement_api.store.postgres.counters import (
+    array_read,
+    facts_and_counts,
+    hourly_rows,
+    lifetime_rows,
+)
+from engagement_api.store.postgres.credentials import FORGET_NONCES
+from engagement_api.store.postgres.metering import PRUNE
+from engagement_api.store.postgres.pool import PgPool
+from engagement_api.store.protocols import NONCE_RETENTION, Admission, Admitted, Wanted
+from engagement_api.store.rows import APP_COLUMNS, app_from_row
+
+_COUNT = (
+    "c AS (INSERT INTO rate_counts AS r (consumer_key, endpoint, minute, count) "
+    "SELECT {key}, %s::text, %s::bigint, 1 {where} "
+    "ON CONFLICT (consumer_key, endpoint, minute) DO UPDATE SET count = r.count + 1 "
+    "RETURNING count)"
+)
+_BEARER = (
+    f"WITH a AS (SELECT {APP_COLUMNS} FROM apps WHERE bearer_hash = %s), "  # noqa: S608
+    + _COUNT.format(key="consumer_key", where="FROM a WHERE enabled")
+    + ", ok AS (SELECT FROM a, c WHERE c.count <= a.rate_limit)"
+)
+_BEARER_SELECT = f"SELECT {APP_COLUMNS}, (SELECT count FROM c)"  # noqa: S608 (constants)
+_OAUTH = (
+    "WITH n AS (INSERT INTO oauth_nonces AS o (consumer_key, nonce, ts) "  # noqa: S608 (constants)
+    "VALUES (%s, %s, %s) ON CONFLICT (consumer_key, nonce) "
+    "DO UPDATE SET ts = excluded.ts WHERE o.ts < %s RETURNING 1), "
+    + _COUNT.format(key="%s::text", where="WHERE %s AND EXISTS (SELECT FROM n)")
+    + ", ok AS (SELECT FROM c WHERE c.count <= %s)"
+)
+_OAUTH_SELECT = "SELECT EXISTS (SELECT FROM n), (SELECT count FROM c)"
+_GATE = "EXISTS (SELECT FROM ok)"
+#: How often a process forgets the expired nonces (seconds).
+FORGET_EVERY = 1.0
+
+
+class PostgresAdmission:
+    """Needs ``_per_request`` (:class:`PgPool`) from the class it is mixed into."""
+
+    _per_request: PgPool
+    _nonces_forgotten = float("-inf")  # (monotonic time; per process)
+
+    def admit_and_read(self, admission: Admission, wanted: Wanted | None) -> Admitted:
+        app = admission.app
+        params: list[Any]
+        if app is None:
+            head, select = _BEARER, _BEARER_SELECT
+            params = [admission.bearer_hash, admission.endpoint, admission.minute]
+        else:
+            self._forget_nonces(admission)
+            head, select = _OAUTH, _OAUTH_SELECT
+            horizon = int(admission.now.timestamp()) - NONCE_RETENTION
+            key = app.consumer_key
+            params = [key, admission.nonce, admission.timestamp, horizon]
+            params += [key, admission.endpoint, admission.minute, app.enabled, app.rate_limit]
+        read = None if wanted is None or not wanted.post_ids else array_read(wanted, gate=_GATE)
+        sources = ["a"] if app is None else []
+        if read is not None:
+            head += ", " + read.posts
+            select += ", " + read.columns
+            sources += read.items
+            params += read.params
+        # (S608: the statement is made of this module's and array_read's constants only)
+        sql = head + " " + select + (" FROM " + ", ".join(sources) if sources else "")  # noqa: S608
+        row = self._per_request.read(lambda conn: conn.execute(sql, params, binary=True).fetchone())
+        if row is None:  # no app has this bearer token
+            return Admitted(None, True, 0)
+        if app is None:
+            app, fresh, count = app_from_row(row[:6]), True, row[6] or 0
+        else:
+            fresh, count = bool(row[0]), row[1] or 0
+        if count == 1:  # the minute's first request: drop the older minutes
+            prune = (app.consumer_key, admission.endpoint, admission.minute)
+            self._per_request.statements(lambda conn: conn.execute(PRUNE, prune))
+        if read is None or wanted is None:
+            return Admitted(app, fresh, count)
+        facts, counts = facts_and_counts(read, row[7 if admission.app is None else 2 :])
+        if wanted.hours is None:
+            return Admitted(app, fresh, count, facts, lifetime_rows(counts))
+        return Admitted(app, fresh, count, facts, hourly=hourly_rows(counts))
+
+    def _forget_nonces(self, admission: Admission) -> None:
+        """Forget the expired nonces, unless this process did less than a second ago."""
+        moment = time.monotonic()
+        if moment - PostgresAdmission._nonces_forgotten < FORGET_EVERY:
+            return
+        PostgresAdmission._nonces_forgotten = moment
+        horizon = int(admission.now.timestamp()) - NONCE_RETENTION
+        self._per_request.statements(lambda conn: conn.execute(FORGET_NONCES, (horizon,)))
