@@ -134,6 +134,25 @@ def test_credentials(store: Store) -> None:
     assert store.has_ingest_key("ihash") and not store.has_ingest_key("other")
 
 
+def test_the_app_and_the_token_are_get_app_and_get_token(store: Store) -> None:
+    """What an OAuth 1.0a signature is checked with, looked up together (one statement on
+    PostgreSQL): each half is what its own lookup gives, found or not."""
+    app = store.create_app("ck1", "demo", "secret1", "hash1", 60, NOW)
+    other = store.create_app("ck2", "other", "secret2", "hash2", 60, NOW)
+    token = store.create_token("tok", "tsecret", "ck1", U64_MAX, NOW)
+    store.create_token("tok2", "tsecret2", "ck2", 7, NOW)
+    assert store.revoke_token("tok2")
+    revoked = store.get_token("tok2")
+    assert revoked is not None and revoked.revoked and revoked.user_id == 7
+    assert store.app_and_token("ck1", "tok") == (app, token)
+    assert store.app_and_token("ck1", None) == (app, None)
+    assert store.app_and_token("ck2", "tok2") == (other, revoked)
+    assert store.app_and_token("ck2", "tok") == (other, token)  # (the verifier checks the app)
+    assert store.app_and_token("nope", "tok") == (None, token)
+    assert store.app_and_token("ck1", "nope") == (app, None)
+    assert store.app_and_token("nope", "nope") == (None, None)
+
+
 def test_nonce_is_single_use_per_consumer_key(store: Store) -> None:
     ts = int(NOW.timestamp())
     assert store.use_nonce("ck1", "n1", ts, NOW)

@@ -15,7 +15,8 @@ One request goes through four steps:
    base string is made from the method, the URL as the server received it (scheme, host,
    port, path, query), the header's OAuth parameters (not ``oauth_signature`` or ``realm``)
    and the query's; a JSON body is not part of it (a form-encoded body is, per RFC 5849). The
-   consumer key and the token are looked up once each, and the signature is computed whether
+   consumer key and the token are looked up together (``app_and_token``: one round trip where
+   the store makes any), and the signature is computed whether
    they were found or not: unknown ones sign with random secrets fixed when the verifier is
    created, so unknown keys cost the same as known ones. These are the checks of oauthlib's
    ``ResourceEndpoint``/``SignatureOnlyEndpoint`` (which this module used before; the format
@@ -226,11 +227,9 @@ class OAuth1Verifier:
             raise Unauthorized(reasons.INVALID_SIGNATURE) from None
 
         key = found["oauth_consumer_key"]
-        app = self._store.get_app(key)
-        token: AccessToken | None = None
+        app, token = self._store.app_and_token(key, found.get("oauth_token"))
         token_secret: str | None = None
         if "oauth_token" in found:
-            token = self._store.get_token(found["oauth_token"])
             if token is None or token.revoked or not constant_time_equals(token.consumer_key, key):
                 token = None
             token_secret = self._dummy_token_secret if token is None else token.secret

@@ -140,6 +140,13 @@ class CredentialStore(Protocol):
 
     def get_token(self, token: str) -> AccessToken | None: ...
 
+    def app_and_token(
+        self, consumer_key: str, token: str | None
+    ) -> tuple[App | None, AccessToken | None]:
+        """``get_app(consumer_key)`` and, unless ``token`` is None, ``get_token(token)`` (what
+        an OAuth 1.0a signature is checked with): in one round trip where the store has any."""
+        ...
+
     def revoke_token(self, token: str) -> bool: ...
 
     def create_ingest_key(self, key_hash: str, now: datetime) -> None: ...

@@ -299,6 +299,11 @@ class SplitStore:
     def get_token(self, token: str) -> AccessToken | None:
         return self.catalog.get_token(token)
 
+    def app_and_token(
+        self, consumer_key: str, token: str | None
+    ) -> tuple[App | None, AccessToken | None]:
+        return self.catalog.app_and_token(consumer_key, token)
+
     def revoke_token(self, token: str) -> bool:
         return self.catalog.revoke_token(token)
 

@@ -22,6 +22,17 @@ _APP_BY_BEARER = (
     f"SELECT {APP_COLUMNS} FROM apps "  # noqa: S608
     "WHERE bearer_hash = %s"
 )
+# The app and the token in one row (NULLs for either not found; no token: the NULL matches none).
+_APP_AND_TOKEN = (
+    "SELECT "  # noqa: S608 (constants only)
+    + ", ".join(f"a.{column}" for column in APP_COLUMNS.split(", "))
+    + ", "
+    + ", ".join(f"t.{column}" for column in GRANT_COLUMNS.split(", "))
+    + " FROM (SELECT) one LEFT JOIN apps a ON a.consumer_key = %s "
+    "LEFT JOIN access_tokens t ON t.token = %s"
+)
+_APP_WIDTH = len(APP_COLUMNS.split(", "))
+_NO_ROW = (None,) * (_APP_WIDTH + len(GRANT_COLUMNS.split(", ")))  # (it always answers one)
 # Text compared byte by byte (COLLATE "C"), as SQLite does, so both list in the same order.
 _LIST_APPS = (
     f"SELECT {APP_COLUMNS} FROM apps "  # noqa: S608
@@ -120,6 +131,18 @@ class PostgresCredentials:
         if row is None:
             return None
         return token_from_row(row)
+
+    def app_and_token(
+        self, consumer_key: str, token: str | None
+    ) -> tuple[App | None, AccessToken | None]:
+        """One statement on the per-request pool."""
+        params = (consumer_key, token)
+        row = self._per_request.read(lambda conn: _one(conn, _APP_AND_TOKEN, params)) or _NO_ROW
+        app, grant = row[:_APP_WIDTH], row[_APP_WIDTH:]
+        return (
+            None if app[0] is None else app_from_row(app),
+            None if grant[0] is None else token_from_row(grant),
+        )
 
     def revoke_token(self, token: str) -> bool:
         return self._update("UPDATE access_tokens SET revoked = true WHERE token = %s", (token,))

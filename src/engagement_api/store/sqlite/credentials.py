@@ -111,6 +111,12 @@ class SqliteCredentials:
         request)."""
         return _cached_row(self._db, _TOKEN, (token,), token_from_row)
 
+    def app_and_token(
+        self, consumer_key: str, token: str | None
+    ) -> tuple[App | None, AccessToken | None]:
+        """Two lookups of the read cache (no round trip to make one of)."""
+        return self.get_app(consumer_key), None if token is None else self.get_token(token)
+
     def revoke_token(self, token: str) -> bool:
         with self._db.write() as conn:
             cur = conn.execute("UPDATE access_tokens SET revoked = 1 WHERE token = ?", (token,))
