@@ -103,7 +103,10 @@ def _route(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         if state.store.local:
             return _answer(state, endpoint, request, body)
         if state.admitting is not None:
-            return await run_in_threadpool(_admit, state, state.admitting, endpoint, request, body)
+            admitting = state.admitting
+            return await admitting.cooperative.run(
+                _admit, state, admitting, endpoint, request, body
+            )
         return await run_in_threadpool(_answer, state, endpoint, request, body)
 
     handle.__name__ = f"engagement_{endpoint.name.lower()}"

@@ -8,10 +8,10 @@ IDs are Python ints in the unsigned 64-bit range; metrics are addressed by their
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from engagement_api.contract.policy import PostFacts
 from engagement_api.domain import (
@@ -411,12 +411,27 @@ class Admitted:
     hourly: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
+T = TypeVar("T")
+
+
+class Runner(Protocol):
+    """Runs a synchronous call that touches a store from async code."""
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+
 @runtime_checkable
 class AdmittingStore(Protocol):
     """A store that admits a read request and reads what it wants in one round trip (the
     PostgreSQL store: one statement): the bearer token's app, the nonce spent, the request
     counted, and the Posts with their counts. Stores without it are asked one thing at a time
-    (``app_by_bearer``, ``use_nonce``, ``count_request``, then the reads)."""
+    (``app_by_bearer``, ``use_nonce``, ``count_request``, then the reads).
+
+    ``cooperative`` runs a request's calls of the store (``await cooperative.run(fn,
+    *args)``) on the event loop, the store's waits on its server awaited there: no worker
+    thread, whose hand-off and back costs more than a round trip."""
+
+    cooperative: Runner
 
     def admit_and_read(self, admission: Admission, wanted: Wanted | None) -> Admitted:
         """Admit the request (see :class:`Admission`) and, when it is counted within the

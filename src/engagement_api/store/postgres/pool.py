@@ -36,6 +36,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from engagement_api.store.errors import StoreError, StoreUnavailable
+from engagement_api.store.postgres.cooperative import CooperativeConnection
 
 T = TypeVar("T")
 
@@ -123,6 +124,8 @@ class PgPool:
             kwargs["connect_timeout"] = 5
         self._pool: ConnectionPool[Connection] = ConnectionPool(
             settings.conninfo,
+            # (each waits through the event loop in a call of Cooperative.run, else blocks)
+            connection_class=CooperativeConnection,
             kwargs=kwargs,
             min_size=settings.pool_min,
             max_size=settings.pool_max,

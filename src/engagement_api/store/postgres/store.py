@@ -14,6 +14,7 @@ from __future__ import annotations
 from engagement_api.store.migrations import migrations_for, refuse_newer, require_current
 from engagement_api.store.postgres.admission import PostgresAdmission
 from engagement_api.store.postgres.catalog import PostgresCatalog
+from engagement_api.store.postgres.cooperative import Cooperative
 from engagement_api.store.postgres.counters import PostgresCounters
 from engagement_api.store.postgres.credentials import PostgresCredentials
 from engagement_api.store.postgres.dashboard import PostgresDashboard
@@ -55,6 +56,9 @@ class PostgresStore(
             session={"synchronous_commit": "off", "plan_cache_mode": "force_generic_plan"},
         )
         self._partitions = Partitions(self._db)
+        # The read road's calls run on the event loop (no worker thread), at most as many at
+        # once as the per-request pool has connections (see .cooperative).
+        self.cooperative = Cooperative(settings.pool_max)
 
     def close(self) -> None:
         self._db.close()
