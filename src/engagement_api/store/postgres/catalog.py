@@ -43,10 +43,14 @@ def signed(ids: Iterable[int]) -> list[int]:
 
 
 def id_array(ids: Iterable[int]) -> str:
-    """:func:`signed` as a ``bigint[]`` text literal (a parameter for ``%s::bigint[]``): on
-    the hot read paths, one string is cheaper to send than a list the driver dumps item by
-    item."""
-    return "{" + ",".join(map(str, signed(ids))) + "}"
+    """The distinct IDs as stored (signed) in a ``bigint[]`` text literal (a parameter for
+    ``%s::bigint[]``; in any order): on the hot read paths, one string is cheaper to send than
+    a list the driver dumps item by item. IDs below 2**63 (all of them, as a rule) are their
+    own signed form, and are not mapped one by one."""
+    distinct = set(ids)
+    if distinct and max(distinct) >= 2**63:
+        distinct = set(map(to_signed, distinct))
+    return "{" + ",".join(map(str, distinct)) + "}"
 
 
 @dataclass(slots=True)

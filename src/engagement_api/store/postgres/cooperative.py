@@ -29,6 +29,7 @@ from greenlet import getcurrent, greenlet
 from psycopg import waiting
 from psycopg.abc import PQGen
 from psycopg.rows import TupleRow
+from psycopg.waiting import Wait
 
 T = TypeVar("T")
 
@@ -63,11 +64,27 @@ class CooperativeConnection(psycopg.Connection[TupleRow]):
         interval: float = 0.1,
         timeout: float | None = None,
     ) -> T:
-        if cooperating():
-            return wait_for(
-                waiting.wait_async(gen, self.pgconn.socket, interval=interval, timeout=timeout)
-            )
-        return super().wait(gen, interval, timeout)
+        if not cooperating():
+            return super().wait(gen, interval, timeout)
+        try:  # (many finish without a wait: a commit in autocommit, say; no switch for them)
+            first = next(gen)
+        except StopIteration as done:
+            return cast(T, done.value)
+        resumed = _resumed(first, gen)
+        return wait_for(
+            waiting.wait_async(resumed, self.pgconn.socket, interval=interval, timeout=timeout)
+        )
+
+
+def _resumed(first: Wait, gen: PQGen[T]) -> PQGen[T]:
+    """``gen``, of which ``first`` was taken already."""
+    ready = yield first
+    while True:
+        try:
+            state = gen.send(ready)
+        except StopIteration as done:
+            return cast(T, done.value)
+        ready = yield state
 
 
 class Cooperative:

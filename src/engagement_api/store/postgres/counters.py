@@ -38,7 +38,7 @@ from engagement_api.store.rows import (
 _VIDEO = VIDEO_VIEWS.code
 # the filters of the reads, shared by their plain and their UNION ALL forms (below; S608:
 # SQL made of these constants only)
-_OF_TOTALS = "WHERE post_id = ANY(%s::bigint[]) AND metric = ANY(%b::integer[])"
+_OF_TOTALS = "WHERE post_id = ANY(%s::bigint[]) AND metric = ANY(%s::integer[])"
 _OF_HOURS = _OF_TOTALS + " AND hour >= %s AND hour < %s AND count <> 0"
 _TOTALS = "SELECT post_id, metric, count FROM counts_total " + _OF_TOTALS  # noqa: S608
 _HOURLY = "SELECT post_id, metric, hour, count FROM counts_hourly " + _OF_HOURS  # noqa: S608
@@ -125,6 +125,11 @@ class ArrayRead:
         return ", ".join(item[-1] + ".*" for item in self.items)
 
 
+def _codes(codes: Sequence[int]) -> str:
+    """Metric codes as an ``integer[]`` text literal (one string to send, as :func:`id_array`)."""
+    return "{" + ",".join(map(str, codes)) + "}"
+
+
 def array_read(wanted: Wanted, facts: bool = True, gate: str = "") -> ArrayRead:
     """The :class:`ArrayRead` of ``wanted`` (with the Posts' facts unless not ``facts``; all of
     it only where the SQL condition ``gate`` holds)."""
@@ -136,13 +141,13 @@ def array_read(wanted: Wanted, facts: bool = True, gate: str = "") -> ArrayRead:
     if wanted.hours is not None:
         if codes:
             items.append(_HOURLY_ARRAYS + only + ") k")
-            params += [ids, codes, *wanted.hours]
+            params += [ids, _codes(codes), *wanted.hours]
     else:
         parts: list[str] = []
         others = [code for code in codes if code != _VIDEO]
         if others:
             parts.append(_UNION_TOTALS + only)
-            params += [ids, others]
+            params += [ids, _codes(others)]
         if _VIDEO in codes:
             parts.append(_UNION_VIDEO)  # (of the gated p)
             params.append(_VIDEO)
@@ -168,7 +173,7 @@ def facts_and_counts(
 
 def lifetime_rows(counts: list[list[Any]]) -> dict[int, list[int]]:
     """The Posts' lifetime rows (``facts_and_lifetime``) from a lifetime read's counts."""
-    return lifetime_rows_of(zip(*counts, strict=True))
+    return lifetime_rows_of(counts)
 
 
 def hourly_rows(counts: list[list[Any]]) -> list[tuple[int, int, int, int]]:
@@ -273,7 +278,7 @@ class PostgresCounters:
     ) -> list[tuple[int, int, int, int]]:
         if not post_ids or not metric_codes:
             return []
-        params = (id_array(post_ids), sorted(set(metric_codes)), start_hour, end_hour)
+        params = (id_array(post_ids), _codes(sorted(set(metric_codes))), start_hour, end_hour)
         rows = self._db.read(lambda conn: conn.execute(_HOURLY, params, binary=True).fetchall())
         return [(from_signed(pid), metric, hour, count) for pid, metric, hour, count in rows]
 
@@ -282,7 +287,7 @@ class PostgresCounters:
     ) -> dict[tuple[int, int], int]:
         if not post_ids or not metric_codes:
             return {}
-        params = (id_array(post_ids), sorted(set(metric_codes)))
+        params = (id_array(post_ids), _codes(sorted(set(metric_codes))))
         rows = self._db.read(lambda conn: conn.execute(_TOTALS, params, binary=True).fetchall())
         return counts_by_key(rows)
 
