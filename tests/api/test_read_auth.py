@@ -112,3 +112,26 @@ def test_app_disabled_and_enabled_again(api: Api) -> None:
         assert response.json() == {"errors": [APP_NOT_AUTHORIZED]}
     assert api.store.set_app_enabled(api.app.consumer_key, True)
     assert api.read("totals", body(), auth="alice").status_code == 200
+
+
+def test_changes_after_an_oauth_request_apply_to_the_next_one(api: Api) -> None:
+    """A server may remember the app and token it checked a signature with (PostgreSQL
+    does, and checks them again as it counts the request): a revocation, a new limit or a
+    disabled app after a request answered for them applies to the very next request."""
+    assert api.read("totals", body(), auth="alice").status_code == 200
+    assert api.store.set_rate_limit(api.app.consumer_key, 7)
+    response = api.read("totals", body(), auth="alice")
+    limit = (response.headers["x-per-minute-limit"], response.headers["x-per-minute-remaining"])
+    assert (response.status_code, limit) == (200, ("7", "5"))
+    assert api.store.set_app_enabled(api.app.consumer_key, False)
+    response = api.read("totals", body(), auth="alice")
+    assert response.status_code == 403
+    assert response.json() == {"errors": [APP_NOT_AUTHORIZED]}
+    assert api.store.set_app_enabled(api.app.consumer_key, True)
+    assert api.read("totals", body(), auth="alice").status_code == 200
+    _, token, _ = api.tokens["alice"]
+    assert api.store.revoke_token(token)
+    response = api.read("totals", body(), auth="alice")
+    assert response.status_code == 401
+    assert response.json() == {"errors": [NOT_AUTHENTICATED + "Access token not found"]}
+    assert api.read("totals", body(), auth="app").status_code == 200  # (the app's own)

@@ -7,6 +7,7 @@ one through each road, and the answers and what is left in the tables are compar
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import psycopg
@@ -14,7 +15,7 @@ import pytest
 
 from engagement_api.auth.secrets import hash_secret
 from engagement_api.contract.metrics import METRICS
-from engagement_api.domain import App, MediaItem, PostRecord, User
+from engagement_api.domain import AccessToken, App, MediaItem, PostRecord, User
 from engagement_api.store import open_store
 from engagement_api.store.postgres import PostgresStore
 from engagement_api.store.postgres import admission as admission_module
@@ -194,3 +195,46 @@ def test_expired_nonces_are_forgotten_at_most_once_a_second(
     monkeypatch.setattr(admission_module, "FORGET_EVERY", 0.0)
     one.admit_and_read(Admission("28hr", MINUTE, later, None, app, "newer", ts + 3700), None)
     assert [row[1] for row in _tables(one)[1]] == ["new", "newer", "old"]
+
+
+def test_oauth_admission_checks_the_app_and_token_again(
+    pair: tuple[PostgresStore, PostgresStore],
+) -> None:
+    """An OAuth admission does nothing (``current`` False: no nonce spent, nothing counted)
+    when the app or the token it was given is no longer as stored; the app and token that a
+    process remembers are what it last found, until it looks them up anew."""
+    one, _ = pair
+    user = 77
+    token = one.create_token("tok1", "tsecret", "key1", user, NOW)
+    app, found = one.remembered_app_and_token("key1", "tok1")
+    assert (app, found) == one.app_and_token("key1", "tok1") and found == token
+    assert app is not None
+    ts = int(NOW.timestamp())
+
+    def admit(app: App, token: AccessToken | None, nonce: str) -> tuple[bool, bool, int]:
+        got = one.admit_and_read(Admission("28hr", MINUTE, NOW, None, app, nonce, ts, token), None)
+        return got.current, got.fresh, got.count
+
+    assert admit(app, token, "n1") == (True, True, 1)
+    assert admit(app, None, "n2") == (True, True, 2)  # (app-only: the app alone is checked)
+    before = _tables(one)
+    assert admit(replace(app, rate_limit=9), token, "n3") == (False, False, 0)
+    assert admit(replace(app, consumer_secret="other"), None, "n3") == (False, False, 0)
+    assert admit(replace(app, enabled=False), None, "n3") == (False, False, 0)
+    assert admit(app, replace(token, secret="other"), "n3") == (False, False, 0)
+    assert admit(app, replace(token, user_id=user + 1), "n3") == (False, False, 0)
+    assert one.revoke_token("tok1")
+    assert admit(app, token, "n3") == (False, False, 0)
+    assert _tables(one) == before  # nothing spent, nothing counted
+    # remembered until looked up anew; a revoked token is not remembered
+    assert one.remembered_app_and_token("key1", "tok1") == (app, token)
+    _, revoked = one.app_and_token("key1", "tok1")
+    assert revoked is not None and revoked.revoked
+    assert one.remembered_app_and_token("key1", "tok1") == (app, revoked)
+    assert one.remembered_app_and_token("key1", None) == (app, None)
+    assert one.set_rate_limit("key1", 3)
+    assert one.remembered_app_and_token("key1", None) == (app, None)
+    assert one.app_and_token("key1", None) == (replace(app, rate_limit=3), None)
+    assert one.remembered_app_and_token("key1", None) == (replace(app, rate_limit=3), None)
+    assert one.app_and_token("nobody", None) == (None, None)
+    assert one.remembered_app_and_token("nobody", None) == (None, None)

@@ -18,13 +18,18 @@ from starlette.routing import Route
 from engagement_api.api.body import Body, read_body
 from engagement_api.api.responses import error_response, json_bytes_response
 from engagement_api.api.state import AppState, state_of
+from engagement_api.auth.authenticator import Claim
+from engagement_api.auth.oauth1 import Lookup
 from engagement_api.contract.errors import ApiError, RateLimited
 from engagement_api.contract.metrics import Endpoint
 from engagement_api.contract.ratelimit import RateLimit, minute_of
 from engagement_api.contract.request import EngagementRequest
+from engagement_api.store.errors import StoreUnavailable
 from engagement_api.store.protocols import Admission, AdmittingStore
 
 PREFIX = "/insights/engagement"
+#: Admissions tried for one request whose app or token changes meanwhile (then 503).
+ADMISSIONS = 3
 
 
 def _answer(state: AppState, endpoint: Endpoint, request: Request, body: Body) -> Response:
@@ -58,14 +63,9 @@ def _admit(
     """:func:`_answer` with one store call for all the request's store work but usage (see
     ``AdmittingStore``): the body is parsed first, its errors kept for their turn, so that the
     Posts it wants are read along with the app, the nonce and the count. The checks and their
-    order are :func:`_answer`'s."""
+    order are :func:`_answer`'s. An OAuth 1.0a signature is checked with the app and token the
+    process remembers; should the admission find them changed, with them looked up anew."""
     authenticator = state.authenticator
-    claim = authenticator.claim(
-        request.method,
-        lambda: str(request.url),
-        request.headers,
-        None if body.too_large else body.data,
-    )
     now = state.settings.clock.now()
     minute = minute_of(now)
     parsed: EngagementRequest | ApiError
@@ -73,14 +73,22 @@ def _admit(
         parsed = state.reader.parse(endpoint, body.check())
     except ApiError as exc:
         parsed = exc  # (answered in its turn, below)
-    checked = claim.checked
-    admission = Admission(endpoint.value, minute, claim.now, claim.bearer_hash)
-    if checked is not None:
-        admission = Admission(
-            endpoint.value, minute, claim.now, None, checked.app, checked.nonce, checked.timestamp
-        )
     wanted = None if isinstance(parsed, ApiError) else state.reader.wanted(parsed)
-    read = store.admit_and_read(admission, wanted)
+    lookup: Lookup = store.remembered_app_and_token
+    for _ in range(ADMISSIONS):
+        claim = authenticator.claim(
+            request.method,
+            lambda: str(request.url),
+            request.headers,
+            None if body.too_large else body.data,
+            lookup,
+        )
+        read = store.admit_and_read(_admission(endpoint, minute, claim), wanted)
+        if read.current:
+            break
+        lookup = state.store.app_and_token  # changed since this process looked them up
+    else:
+        raise StoreUnavailable("the app's credentials changed at every attempt")
     identity = authenticator.admitted(claim, read.app, read.fresh)
     limit = RateLimit(identity.app.rate_limit, read.count, minute)
     headers = limit.headers()
@@ -94,6 +102,22 @@ def _admit(
         return error_response(exc, headers)
     state.meter.record_usage(identity, answer.authors, now)
     return json_bytes_response(answer.json, headers)
+
+
+def _admission(endpoint: Endpoint, minute: int, claim: Claim) -> Admission:
+    checked = claim.checked
+    if checked is None:
+        return Admission(endpoint.value, minute, claim.now, claim.bearer_hash)
+    return Admission(
+        endpoint.value,
+        minute,
+        claim.now,
+        None,
+        checked.app,
+        checked.nonce,
+        checked.timestamp,
+        checked.token,
+    )
 
 
 def _route(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:

@@ -10,7 +10,7 @@ from engagement_api.auth import headers as hdr
 from engagement_api.auth import reasons
 from engagement_api.auth.bearer import bearer_digest, verify_ingest_key
 from engagement_api.auth.identity import Identity, Scheme
-from engagement_api.auth.oauth1 import Checked, OAuth1Verifier
+from engagement_api.auth.oauth1 import Checked, Lookup, OAuth1Verifier
 from engagement_api.clock import Clock
 from engagement_api.contract.errors import Forbidden, Unauthorized
 from engagement_api.domain import App
@@ -89,19 +89,21 @@ class Authenticator:
         url: str | Callable[[], str],
         headers: Mapping[str, str],
         body: bytes | None,
+        lookup: Lookup | None = None,
     ) -> Claim:
         """:meth:`authenticate`'s checks that need no more of the store than the OAuth 1.0a
         app and token (looked up to check the signature); raises :class:`Unauthorized` as it
         does. The bearer token's app and the nonce are :meth:`admitted`'s, once the store has
         looked the one up (``app_by_bearer``) and spent the other (``use_nonce``), or done
         both with the request's other work (``AdmittingStore`` of the store's protocols).
+        ``lookup``: see :meth:`OAuth1Verifier.check`.
         """
         now = self._clock.now()
         scheme, rest = hdr.split_scheme(hdr.authorization(headers) or "")
         if scheme == "oauth":
             signed_url = url if isinstance(url, str) else url()
             checked = self._oauth1.check(
-                method, signed_url, rest, hdr.content_type(headers), body, now
+                method, signed_url, rest, hdr.content_type(headers), body, now, lookup
             )
             kind: Scheme = "oauth1_app" if checked.token is None else "oauth1_user"
             return Claim(kind, now, checked=checked)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -154,6 +155,10 @@ def _other_params(url: str, form_body: str) -> list[tuple[str, str]]:
     return found
 
 
+#: Finds an app by its consumer key and, unless None, an access token (``app_and_token``).
+Lookup = Callable[[str, str | None], tuple[App | None, AccessToken | None]]
+
+
 @dataclass(frozen=True, slots=True)
 class Checked:
     """A request whose signature holds (steps 1-3): its app, its access token under user
@@ -209,9 +214,12 @@ class OAuth1Verifier:
         content_type: str,
         body: bytes | None,
         now: datetime,
+        lookup: Lookup | None = None,
     ) -> Checked:
         """:meth:`verify` but for the nonce, which is left to the caller to spend (and to
-        answer ``Nonce already used`` for when it was)."""
+        answer ``Nonce already used`` for when it was). ``lookup`` finds the app and the token
+        (default: the store's ``app_and_token``; a caller that checks them again when it spends
+        the nonce may pass one that remembers them)."""
         found = parse_oauth_params(params)
         form_body = ""
         if _FORM in content_type.lower():
@@ -227,7 +235,7 @@ class OAuth1Verifier:
             raise Unauthorized(reasons.INVALID_SIGNATURE) from None
 
         key = found["oauth_consumer_key"]
-        app, token = self._store.app_and_token(key, found.get("oauth_token"))
+        app, token = (lookup or self._store.app_and_token)(key, found.get("oauth_token"))
         token_secret: str | None = None
         if "oauth_token" in found:
             if token is None or token.revoked or not constant_time_equals(token.consumer_key, key):

@@ -370,8 +370,9 @@ class PartedStore(Protocol):
 @dataclass(frozen=True, slots=True)
 class Admission:
     """What a read request asks of the store before it is answered: the app found by its
-    bearer token's digest (``bearer_hash``) or already proven (``app``, OAuth 1.0a: then its
-    ``nonce`` and ``timestamp`` are spent first), and the request counted against the app's
+    bearer token's digest (``bearer_hash``) or already proven (``app``, OAuth 1.0a, with the
+    access ``token`` of user context: then its ``nonce`` and ``timestamp`` are spent first,
+    if the app and the token are still as given), and the request counted against the app's
     limit on ``endpoint`` in ``minute``: only when the app exists and is enabled, and the nonce
     (if any) was not used before."""
 
@@ -382,6 +383,7 @@ class Admission:
     app: App | None = None
     nonce: str | None = None
     timestamp: int = 0
+    token: AccessToken | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,7 +400,9 @@ class Wanted:
 class Admitted:
     """What :meth:`AdmittingStore.admit_and_read` found and did. ``count``: the request's
     count in its minute, itself included; 0 when it was not counted (no such app, not
-    enabled, or its nonce used: ``fresh`` False).
+    enabled, or its nonce used: ``fresh`` False). ``current`` False: the app or the token of
+    an OAuth 1.0a admission is no longer as given (its secret, its limit, enabled, revoked):
+    nothing was done, and the caller may look them up again and retry.
     ``facts`` and ``lifetime`` or ``hourly`` (as ``facts_and_lifetime`` and
     ``facts_and_hourly`` give them) were read only when the request was counted within the
     app's limit and something was wanted; else they are empty."""
@@ -409,6 +413,7 @@ class Admitted:
     facts: dict[int, PostFacts] = field(default_factory=dict)
     lifetime: Mapping[int, Sequence[int]] = field(default_factory=dict)
     hourly: list[tuple[int, int, int, int]] = field(default_factory=list)
+    current: bool = True
 
 
 T = TypeVar("T")
@@ -432,6 +437,13 @@ class AdmittingStore(Protocol):
     thread, whose hand-off and back costs more than a round trip."""
 
     cooperative: Runner
+
+    def remembered_app_and_token(
+        self, consumer_key: str, token: str | None
+    ) -> tuple[App | None, AccessToken | None]:
+        """``app_and_token``, from what this process found before when it can (only apps and
+        unrevoked tokens found are remembered): for admissions, which check them again."""
+        ...
 
     def admit_and_read(self, admission: Admission, wanted: Wanted | None) -> Admitted:
         """Admit the request (see :class:`Admission`) and, when it is counted within the

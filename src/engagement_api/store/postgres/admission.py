@@ -2,11 +2,14 @@
 
 Asked one thing at a time, a read request made three round trips (the bearer token's app, the
 rate count, the Posts with their counts) and, under OAuth 1.0a, five (the app, the token, the
-nonce, the count, the read). :meth:`PostgresAdmission.admit_and_read` makes the last ones one
-statement of data-modifying CTEs, each step on the previous one's result:
+nonce, the count, the read). :meth:`PostgresAdmission.admit_and_read` makes them one statement
+of data-modifying CTEs, each step on the previous one's result:
 
 - ``a``: the app of the bearer token's digest (OAuth 1.0a: its app was looked up to check the
   signature, and comes as parameters);
+- ``v`` (OAuth 1.0a): the app and the token still as the signature was checked with (they may
+  come from what the process remembers: ``remembered_app_and_token``); else nothing is done
+  and the request is checked again with them looked up anew;
 - ``n`` (OAuth 1.0a): the nonce spent, as ``use_nonce`` spends it (an upsert that counts a
   nonce older than :data:`~engagement_api.store.protocols.NONCE_RETENTION` as unused);
 - ``c``: the request counted, as ``count_request`` counts it, only if the app is enabled (and
@@ -25,6 +28,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from engagement_api.contract.ids import to_signed
 from engagement_api.store.postgres.counters import (
     array_read,
     facts_and_counts,
@@ -49,14 +53,19 @@ _BEARER = (
     + ", ok AS (SELECT FROM a, c WHERE c.count <= a.rate_limit)"
 )
 _BEARER_SELECT = f"SELECT {APP_COLUMNS}, (SELECT count FROM c)"  # noqa: S608 (constants)
+# v: the app (and the token) still as the signature was checked with; n: the nonce, if so
 _OAUTH = (
-    "WITH n AS (INSERT INTO oauth_nonces AS o (consumer_key, nonce, ts) "  # noqa: S608 (constants)
-    "VALUES (%s, %s, %s) ON CONFLICT (consumer_key, nonce) "
+    "WITH v AS (SELECT FROM apps a WHERE a.consumer_key = %s AND a.consumer_secret = %s "  # noqa: S608 (constants)
+    "AND a.enabled = %s AND a.rate_limit = %s AND (%s::boolean OR EXISTS (SELECT FROM "
+    "access_tokens t WHERE t.token = %s AND t.secret = %s AND t.consumer_key = a.consumer_key "
+    "AND t.user_id = %s AND NOT t.revoked))), "
+    "n AS (INSERT INTO oauth_nonces AS o (consumer_key, nonce, ts) "
+    "SELECT %s, %s, %s WHERE EXISTS (SELECT FROM v) ON CONFLICT (consumer_key, nonce) "
     "DO UPDATE SET ts = excluded.ts WHERE o.ts < %s RETURNING 1), "
     + _COUNT.format(key="%s::text", where="WHERE %s AND EXISTS (SELECT FROM n)")
     + ", ok AS (SELECT FROM c WHERE c.count <= %s)"
 )
-_OAUTH_SELECT = "SELECT EXISTS (SELECT FROM n), (SELECT count FROM c)"
+_OAUTH_SELECT = "SELECT EXISTS (SELECT FROM v), EXISTS (SELECT FROM n), (SELECT count FROM c)"
 _GATE = "EXISTS (SELECT FROM ok)"
 #: How often a process forgets the expired nonces (seconds).
 FORGET_EVERY = 1.0
@@ -79,7 +88,13 @@ class PostgresAdmission:
             head, select = _OAUTH, _OAUTH_SELECT
             horizon = int(admission.now.timestamp()) - NONCE_RETENTION
             key = app.consumer_key
-            params = [key, admission.nonce, admission.timestamp, horizon]
+            token = admission.token
+            params = [key, app.consumer_secret, app.enabled, app.rate_limit, token is None]
+            if token is None:
+                params += [None, None, None]
+            else:
+                params += [token.token, token.secret, to_signed(token.user_id)]
+            params += [key, admission.nonce, admission.timestamp, horizon]
             params += [key, admission.endpoint, admission.minute, app.enabled, app.rate_limit]
         read = None if wanted is None or not wanted.post_ids else array_read(wanted, gate=_GATE)
         sources = ["a"] if app is None else []
@@ -95,14 +110,16 @@ class PostgresAdmission:
             return Admitted(None, True, 0)
         if app is None:
             app, fresh, count = app_from_row(row[:6]), True, row[6] or 0
+        elif not row[0]:  # the app or the token changed since they were looked up
+            return Admitted(app, False, 0, current=False)
         else:
-            fresh, count = bool(row[0]), row[1] or 0
+            fresh, count = bool(row[1]), row[2] or 0
         if count == 1:  # the minute's first request: drop the older minutes
             prune = (app.consumer_key, admission.endpoint, admission.minute)
             self._per_request.statements(lambda conn: conn.execute(PRUNE, prune))
         if read is None or wanted is None:
             return Admitted(app, fresh, count)
-        facts, counts = facts_and_counts(read, row[7 if admission.app is None else 2 :])
+        facts, counts = facts_and_counts(read, row[7 if admission.app is None else 3 :])
         if wanted.hours is None:
             return Admitted(app, fresh, count, facts, lifetime_rows(counts))
         return Admitted(app, fresh, count, facts, hourly=hourly_rows(counts))

@@ -51,12 +51,18 @@ def _one(conn: Connection, query: str, params: tuple[Any, ...]) -> tuple[Any, ..
     return conn.execute(query, params).fetchone()
 
 
+#: How many (consumer key, token) a process remembers before it starts over.
+REMEMBERED_GRANTS = 10_000
+
+
 class PostgresCredentials:
     """Needs ``_db`` and ``_per_request`` (the per-request pool: nonces, and the app and token
-    lookups of every read request) from the class it is mixed into."""
+    lookups of every read request) and ``_remembered_grants`` (a dict) from the class it is
+    mixed into."""
 
     _db: PgPool
     _per_request: PgPool
+    _remembered_grants: dict[tuple[str, str | None], tuple[App | None, AccessToken | None]]
 
     def create_app(
         self,
@@ -135,14 +141,31 @@ class PostgresCredentials:
     def app_and_token(
         self, consumer_key: str, token: str | None
     ) -> tuple[App | None, AccessToken | None]:
-        """One statement on the per-request pool."""
+        """One statement on the per-request pool; what it finds is remembered for
+        :meth:`remembered_app_and_token` (or forgotten, when it is not all there)."""
         params = (consumer_key, token)
         row = self._per_request.read(lambda conn: _one(conn, _APP_AND_TOKEN, params)) or _NO_ROW
-        app, grant = row[:_APP_WIDTH], row[_APP_WIDTH:]
-        return (
-            None if app[0] is None else app_from_row(app),
-            None if grant[0] is None else token_from_row(grant),
-        )
+        app_row, grant_row = row[:_APP_WIDTH], row[_APP_WIDTH:]
+        app = None if app_row[0] is None else app_from_row(app_row)
+        grant = None if grant_row[0] is None else token_from_row(grant_row)
+        found = (app, grant)
+        remembered = self._remembered_grants
+        if app is None or (token is not None and (grant is None or grant.revoked)):
+            remembered.pop(params, None)
+        else:
+            if len(remembered) >= REMEMBERED_GRANTS:
+                remembered.clear()
+            remembered[params] = found
+        return found
+
+    def remembered_app_and_token(
+        self, consumer_key: str, token: str | None
+    ) -> tuple[App | None, AccessToken | None]:
+        """:meth:`app_and_token`, from memory when this process found them before: for the
+        admission of a read request, which checks them again in its statement (an app or a
+        token changed since is looked up anew, see :mod:`.admission`)."""
+        found = self._remembered_grants.get((consumer_key, token))
+        return found if found is not None else self.app_and_token(consumer_key, token)
 
     def revoke_token(self, token: str) -> bool:
         return self._update("UPDATE access_tokens SET revoked = true WHERE token = %s", (token,))

@@ -56,6 +56,7 @@ class PostgresStore(
             session={"synchronous_commit": "off", "plan_cache_mode": "force_generic_plan"},
         )
         self._partitions = Partitions(self._db)
+        self._remembered_grants = {}  # (see PostgresCredentials.remembered_app_and_token)
         # The read road's calls run on the event loop (no worker thread), at most as many at
         # once as the per-request pool has connections (see .cooperative).
         self.cooperative = Cooperative(settings.pool_max)
