@@ -15,33 +15,25 @@ import pytest
 
 from engagement_api.auth.secrets import hash_secret
 from engagement_api.contract.metrics import METRICS
-from engagement_api.domain import AccessToken, App, MediaItem, PostRecord, User
+from engagement_api.domain import AccessToken, App
 from engagement_api.store import open_store
 from engagement_api.store.postgres import PostgresStore
 from engagement_api.store.postgres import admission as admission_module
 from engagement_api.store.protocols import NONCE_RETENTION, Admission, AdmittingStore, Wanted
 from engagement_api.store.rows import ZERO_ROW
+from tests.store.posts import U64_MAX, seed_posts
 from tests.support import NOW
 from tests.support.pg import SharedCluster
 
 FAV = METRICS["favorites"].code
 RT = METRICS["retweets"].code
 VV = METRICS["video_views"].code
-U64_MAX = 2**64 - 1
 MINUTE = int(NOW.timestamp()) // 60
 POSTS = [12, U64_MAX, 10, 11, 999]  # 999 was never loaded
 
 
 def _seed(store: PostgresStore) -> None:
-    store.upsert_users([User(1, "alice"), User(U64_MAX, "edge")])
-    store.upsert_posts(
-        [
-            PostRecord(10, 1, NOW - timedelta(days=1), (MediaItem("7_10", "video"),)),
-            PostRecord(11, 1, NOW - timedelta(days=2), (MediaItem("7_10", "video"),)),
-            PostRecord(12, 1, NOW - timedelta(days=3)),
-            PostRecord(U64_MAX, U64_MAX, NOW),
-        ]
-    )
+    seed_posts(store)
     deltas = {(10, VV, 100): 5, (11, VV, 100): 7, (10, FAV, 100): 2, (U64_MAX, FAV, 101): 9}
     store.apply_batch("k", "c", 4, 1, {**deltas, (12, RT, 100): -3, (12, FAV, 102): 1}, NOW)
     store.create_app("key1", "one", "secret1", hash_secret("bearer1"), 2, NOW)

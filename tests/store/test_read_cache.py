@@ -9,34 +9,22 @@ from datetime import timedelta
 from pathlib import Path
 
 from engagement_api.contract.metrics import METRICS
-from engagement_api.domain import MediaItem, PostRecord, User
+from engagement_api.domain import PostRecord
 from engagement_api.store import Store, open_store
 from engagement_api.store.protocols import OneDatabaseReads
 from engagement_api.store.rows import ZERO_ROW
 from engagement_api.store.sqlite import SqliteStore
+from tests.store.posts import U64_MAX, seed_posts
 from tests.support import NOW
 
 FAV = METRICS["favorites"].code
 IMP = METRICS["impressions"].code
 RT = METRICS["retweets"].code
 VV = METRICS["video_views"].code
-U64_MAX = 2**64 - 1
-
-
-def _seed(store: Store) -> None:
-    store.upsert_users([User(1, "alice"), User(U64_MAX, "edge")])
-    store.upsert_posts(
-        [
-            PostRecord(10, 1, NOW - timedelta(days=1), (MediaItem("7_10", "video"),)),
-            PostRecord(11, 1, NOW - timedelta(days=2), (MediaItem("7_10", "video"),)),
-            PostRecord(12, 1, NOW - timedelta(days=3)),
-            PostRecord(U64_MAX, U64_MAX, NOW),
-        ]
-    )
 
 
 def test_lifetime_columns_are_lifetime_per_code_and_post(store: Store) -> None:
-    _seed(store)
+    seed_posts(store)
     deltas = {(10, VV, 100): 5, (11, VV, 100): 7, (10, FAV, 100): 2, (U64_MAX, FAV, 101): 9}
     store.apply_batch("k", "c", 4, 1, {**deltas, (12, RT, 100): -3, (12, FAV, 100): 1}, NOW)
     posts = [12, U64_MAX, 10, 11, 999]  # any order; 999 was never loaded
@@ -58,7 +46,7 @@ def test_posts_read_with_their_counts_are_post_facts_and_the_counts(
         assert not isinstance(store, OneDatabaseReads)  # the reader makes two calls there
         return
     assert isinstance(store, OneDatabaseReads)
-    _seed(store)
+    seed_posts(store)
     deltas = {(10, VV, 100): 5, (11, VV, 100): 7, (10, FAV, 100): 2, (U64_MAX, FAV, 101): 9}
     store.apply_batch("k", "c", 4, 1, {**deltas, (12, RT, 100): -3, (12, FAV, 102): 1}, NOW)
     posts = [12, U64_MAX, 10, 11, 999]
@@ -86,7 +74,7 @@ def test_every_commit_is_seen_by_the_next_read(tmp_path: Path) -> None:
     try:
         assert isinstance(store, SqliteStore)
         store.migrate()
-        _seed(store)
+        seed_posts(store)
         posts, codes = [10, 11, 12], [FAV, VV]
         assert store.lifetime_columns(posts, codes) == [[0, 0, 0], [0, 0, 0]]
         assert set(store.post_facts([*posts, 13])) == {10, 11, 12}

@@ -26,8 +26,9 @@ One request goes through four steps:
    revoked, or issued to another app) → ``Timestamp out of bounds`` → ``Invalid signature``
    (also: an ``oauth_body_hash`` that is not base64(SHA-1(body)), or a request oauthlib cannot
    read, such as a query string that is not URL-encoded or OAuth parameters in the query too).
-4. **Nonce**, only once everything else holds, so a forged request cannot burn a nonce:
-   :meth:`CredentialStore.use_nonce` per consumer key; a reuse answers ``Nonce already used``.
+4. **Nonce**, only once everything else holds, so a forged request cannot burn a nonce: left
+   to the caller (:class:`~engagement_api.auth.Authenticator`: ``use_nonce`` per consumer key,
+   or a store's admission of the request); a reuse answers ``Nonce already used``.
 
 Whether the app is enabled is not decided here (see :class:`engagement_api.auth.Authenticator`).
 """
@@ -183,29 +184,6 @@ class OAuth1Verifier:
         self._dummy_client_secret = new_key(50)
         self._dummy_token_secret = new_key(45)
 
-    def verify(
-        self,
-        method: str,
-        url: str,
-        params: str,
-        content_type: str,
-        body: bytes | None,
-        now: datetime,
-    ) -> tuple[App, AccessToken | None]:
-        """Check one request; ``params`` is the header after ``OAuth``.
-
-        ``body`` is None when it was too large to keep: the request will be refused with 413
-        anyway, so an ``oauth_body_hash`` is not checked against it.
-
-        Returns the app and, under user context, its access token; raises
-        :class:`Unauthorized` with the reason chosen as in the module docstring.
-        """
-        checked = self.check(method, url, params, content_type, body, now)
-        app = checked.app
-        if not self._store.use_nonce(app.consumer_key, checked.nonce, checked.timestamp, now):
-            raise Unauthorized(reasons.NONCE_ALREADY_USED)
-        return app, checked.token
-
     def check(
         self,
         method: str,
@@ -216,10 +194,17 @@ class OAuth1Verifier:
         now: datetime,
         lookup: Lookup | None = None,
     ) -> Checked:
-        """:meth:`verify` but for the nonce, which is left to the caller to spend (and to
-        answer ``Nonce already used`` for when it was). ``lookup`` finds the app and the token
-        (default: the store's ``app_and_token``; a caller that checks them again when it spends
-        the nonce may pass one that remembers them)."""
+        """Check one request but for its nonce; ``params`` is the header after ``OAuth``.
+
+        ``body`` is None when it was too large to keep: the request will be refused with 413
+        anyway, so an ``oauth_body_hash`` is not checked against it. ``lookup`` finds the app
+        and the token (default: the store's ``app_and_token``; a caller that checks them again
+        when it spends the nonce may pass one that remembers them).
+
+        Returns the app, its access token under user context, and the nonce, which the caller
+        spends (and answers ``Nonce already used`` for when it was used); raises
+        :class:`Unauthorized` with the reason chosen as in the module docstring.
+        """
         found = parse_oauth_params(params)
         form_body = ""
         if _FORM in content_type.lower():
