@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from engagement_api.auth import headers as hdr
 from engagement_api.auth import reasons
@@ -19,12 +19,11 @@ from engagement_api.store.protocols import CredentialStore
 DEFAULT_TIMESTAMP_WINDOW = 300
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
+class Claim(NamedTuple):
     """A read request's credentials, proven as far as they can be before the store's last
     word: a bearer token's digest (its app still to be found), or an OAuth 1.0a request whose
     signature holds (``checked``: its nonce still to be spent). ``now``: the authenticator's
-    clock when the request was checked."""
+    clock when the request was checked. (A named tuple: one per read request, made in C.)"""
 
     scheme: Scheme
     now: datetime

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from engagement_api.contract.policy import PostFacts
 from engagement_api.domain import (
@@ -386,10 +386,10 @@ class Admission:
     token: AccessToken | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Wanted:
+class Wanted(NamedTuple):
     """The Posts and counts a read request wants: lifetime counts of ``metric_codes`` when
-    ``hours`` is None, else the hourly counts in ``[start_hour, end_hour)``."""
+    ``hours`` is None, else the hourly counts in ``[start_hour, end_hour)``. (A named tuple:
+    one per read request, made in C.)"""
 
     post_ids: Sequence[int]
     metric_codes: Sequence[int]
