@@ -18,7 +18,7 @@ from engagement_api.contract.metrics import METRICS
 from engagement_api.domain import AccessToken, App
 from engagement_api.store import open_store
 from engagement_api.store.postgres import PostgresStore
-from engagement_api.store.postgres import admission as admission_module
+from engagement_api.store.postgres import credentials as credentials_module
 from engagement_api.store.protocols import NONCE_RETENTION, Admission, AdmittingStore, Wanted
 from engagement_api.store.rows import ZERO_ROW
 from tests.store.posts import U64_MAX, seed_posts
@@ -143,7 +143,7 @@ def test_oauth_admission_is_its_steps(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     one, steps = pair
-    monkeypatch.setattr(admission_module, "FORGET_EVERY", 0.0)  # forget at every request
+    monkeypatch.setattr(credentials_module, "FORGET_EVERY", 0.0)  # forget at every request
     enabled = one.get_app("key1")
     disabled = one.get_app("key2")
     assert isinstance(enabled, App) and isinstance(disabled, App)
@@ -172,7 +172,7 @@ def test_expired_nonces_are_forgotten_at_most_once_a_second(
     assert app is not None
     ts = int(NOW.timestamp())
     later = NOW + timedelta(seconds=NONCE_RETENTION + 10)
-    monkeypatch.setattr(admission_module.PostgresAdmission, "_nonces_forgotten", float("-inf"))
+    monkeypatch.setattr(credentials_module, "_forgotten_at", float("-inf"))
     one.admit_and_read(Admission("28hr", MINUTE, NOW, None, app, "old", ts), None)
     # within the second: the expired nonce is kept (this process forgot less than a second
     # ago), and counts as new all the same
@@ -184,7 +184,7 @@ def test_expired_nonces_are_forgotten_at_most_once_a_second(
     assert not replay.fresh and replay.count == 0
     # once a second has passed, the expired ones are forgotten
     one.admit_and_read(Admission("28hr", MINUTE, NOW, None, app, "older", ts - 3700), None)
-    monkeypatch.setattr(admission_module, "FORGET_EVERY", 0.0)
+    monkeypatch.setattr(credentials_module, "FORGET_EVERY", 0.0)
     one.admit_and_read(Admission("28hr", MINUTE, later, None, app, "newer", ts + 3700), None)
     assert [row[1] for row in _tables(one)[1]] == ["new", "newer", "old"]
 

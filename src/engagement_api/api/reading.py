@@ -9,6 +9,7 @@ a 200 under user context records the user's usage for the month.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -19,11 +20,13 @@ from engagement_api.api.body import Body, read_body
 from engagement_api.api.responses import error_response, json_bytes_response
 from engagement_api.api.state import AppState, state_of
 from engagement_api.auth.authenticator import Claim
+from engagement_api.auth.identity import Identity
 from engagement_api.auth.oauth1 import Lookup
 from engagement_api.contract.errors import ApiError, RateLimited
 from engagement_api.contract.metrics import Endpoint
 from engagement_api.contract.ratelimit import RateLimit, minute_of
 from engagement_api.contract.request import EngagementRequest
+from engagement_api.service.reading import Answer
 from engagement_api.store.errors import StoreUnavailable
 from engagement_api.store.protocols import Admission, AdmittingStore
 
@@ -45,16 +48,33 @@ def _answer(state: AppState, endpoint: Endpoint, request: Request, body: Body) -
     )
     now = state.settings.clock.now()
     limit = state.meter.count(identity.app, endpoint, now)
+
+    def answer() -> Answer:
+        parsed = state.reader.parse(endpoint, body.check())
+        return state.reader.respond(parsed, identity.user_id)
+
+    return _counted(state, identity, limit, now, answer)
+
+
+def _counted(
+    state: AppState,
+    identity: Identity,
+    limit: RateLimit,
+    now: datetime,
+    answer: Callable[[], Answer],
+) -> Response:
+    """The answer of a request counted against its app's limit: 429 over it, else what
+    ``answer`` gives (its errors answered), with the limit's headers either way; usage
+    recorded after a 200."""
     headers = limit.headers()
     try:
         if limit.exceeded:
             raise RateLimited()
-        parsed = state.reader.parse(endpoint, body.check())
-        answer = state.reader.respond(parsed, identity.user_id)
+        done = answer()
     except ApiError as exc:
         return error_response(exc, headers)
-    state.meter.record_usage(identity, answer.authors, now)
-    return json_bytes_response(answer.json, headers)
+    state.meter.record_usage(identity, done.authors, now)
+    return json_bytes_response(done.json, headers)
 
 
 def _admit(
@@ -90,18 +110,14 @@ def _admit(
     else:
         raise StoreUnavailable("the app's credentials changed at every attempt")
     identity = authenticator.admitted(claim, read.app, read.fresh)
-    limit = RateLimit(identity.app.rate_limit, read.count, minute)
-    headers = limit.headers()
-    try:
-        if limit.exceeded:
-            raise RateLimited()
+
+    def answer() -> Answer:
         if isinstance(parsed, ApiError):
             raise parsed
-        answer = state.reader.respond_read(parsed, identity.user_id, read)
-    except ApiError as exc:
-        return error_response(exc, headers)
-    state.meter.record_usage(identity, answer.authors, now)
-    return json_bytes_response(answer.json, headers)
+        return state.reader.respond_read(parsed, identity.user_id, read)
+
+    limit = RateLimit(identity.app.rate_limit, read.count, minute)
+    return _counted(state, identity, limit, now, answer)
 
 
 def _admission(endpoint: Endpoint, minute: int, claim: Claim) -> Admission:
@@ -112,11 +128,10 @@ def _admission(endpoint: Endpoint, minute: int, claim: Claim) -> Admission:
         endpoint.value,
         minute,
         claim.now,
-        None,
-        checked.app,
-        checked.nonce,
-        checked.timestamp,
-        checked.token,
+        app=checked.app,
+        nonce=checked.nonce,
+        timestamp=checked.timestamp,
+        token=checked.token,
     )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from engagement_api.auth import reasons
 from engagement_api.auth.secrets import hash_secret
 from engagement_api.contract.errors import Unauthorized
-from engagement_api.domain import App
 from engagement_api.store.protocols import CredentialStore
 
 MAX_BEARER_LENGTH = 1024
@@ -34,14 +33,6 @@ def bearer_digest(token: str) -> str:
     if not _plausible(token):
         raise Unauthorized(reasons.BEARER_TOKEN_NOT_FOUND)
     return hash_secret(token)
-
-
-def verify_bearer(store: CredentialStore, token: str) -> App:
-    """The app whose bearer token this is; :class:`Unauthorized` ``Bearer token not found``."""
-    app = store.app_by_bearer(bearer_digest(token))
-    if app is None:
-        raise Unauthorized(reasons.BEARER_TOKEN_NOT_FOUND)
-    return app
 
 
 def verify_ingest_key(store: CredentialStore, key: str) -> None:

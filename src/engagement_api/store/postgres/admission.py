@@ -10,8 +10,9 @@ of data-modifying CTEs, each step on the previous one's result:
 - ``v`` (OAuth 1.0a): the app and the token still as the signature was checked with (they may
   come from what the process remembers: ``remembered_app_and_token``); else nothing is done
   and the request is checked again with them looked up anew;
-- ``n`` (OAuth 1.0a): the nonce spent, as ``use_nonce`` spends it (an upsert that counts a
-  nonce older than :data:`~engagement_api.store.protocols.NONCE_RETENTION` as unused);
+- ``n`` (OAuth 1.0a): the nonce spent, as ``use_nonce`` spends it (the same upsert, which
+  counts a nonce older than :data:`~engagement_api.store.protocols.NONCE_RETENTION` as
+  unused);
 - ``c``: the request counted, as ``count_request`` counts it, only if the app is enabled (and
   the nonce was new);
 - ``ok``: the count within the app's limit, the gate of the read: the Posts and their counts
@@ -19,13 +20,12 @@ of data-modifying CTEs, each step on the previous one's result:
 
 The answers are the same as those of the statements one by one, on the per-request pool
 (autocommit, ``synchronous_commit = off``, kept plans). The steps that are not per request run
-apart: the older minutes' counts pruned at a minute's first request, as ``count_request``
-does, and expired nonces forgotten at most once a second per process.
+apart, as ``count_request`` and ``use_nonce`` run them: the older minutes' counts pruned at a
+minute's first request, and the expired nonces deleted at most once a second per process.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from engagement_api.contract.ids import to_signed
@@ -33,19 +33,16 @@ from engagement_api.store.postgres.counters import (
     array_read,
     facts_and_counts,
     hourly_rows,
-    lifetime_rows,
 )
-from engagement_api.store.postgres.credentials import FORGET_NONCES
-from engagement_api.store.postgres.metering import PRUNE
+from engagement_api.store.postgres.credentials import NONCE_CONFLICT, forget_expired_nonces
+from engagement_api.store.postgres.metering import PRUNE, RATE_CONFLICT
 from engagement_api.store.postgres.pool import PgPool
 from engagement_api.store.protocols import NONCE_RETENTION, Admission, Admitted, Wanted
-from engagement_api.store.rows import APP_COLUMNS, app_from_row
+from engagement_api.store.rows import APP_COLUMNS, app_from_row, lifetime_rows_of
 
 _COUNT = (
     "c AS (INSERT INTO rate_counts AS r (consumer_key, endpoint, minute, count) "
-    "SELECT {key}, %s::text, %s::bigint, 1 {where} "
-    "ON CONFLICT (consumer_key, endpoint, minute) DO UPDATE SET count = r.count + 1 "
-    "RETURNING count)"
+    "SELECT {key}, %s::text, %s::bigint, 1 {where} " + RATE_CONFLICT + ")"
 )
 _BEARER = (
     f"WITH a AS (SELECT {APP_COLUMNS} FROM apps WHERE bearer_hash = %s), "  # noqa: S608
@@ -60,22 +57,20 @@ _OAUTH = (
     "access_tokens t WHERE t.token = %s AND t.secret = %s AND t.consumer_key = a.consumer_key "
     "AND t.user_id = %s AND NOT t.revoked))), "
     "n AS (INSERT INTO oauth_nonces AS o (consumer_key, nonce, ts) "
-    "SELECT %s, %s, %s WHERE EXISTS (SELECT FROM v) ON CONFLICT (consumer_key, nonce) "
-    "DO UPDATE SET ts = excluded.ts WHERE o.ts < %s RETURNING 1), "
+    "SELECT %s, %s, %s WHERE EXISTS (SELECT FROM v) "
+    + NONCE_CONFLICT
+    + "), "
     + _COUNT.format(key="%s::text", where="WHERE %s AND EXISTS (SELECT FROM n)")
     + ", ok AS (SELECT FROM c WHERE c.count <= %s)"
 )
 _OAUTH_SELECT = "SELECT EXISTS (SELECT FROM v), EXISTS (SELECT FROM n), (SELECT count FROM c)"
 _GATE = "EXISTS (SELECT FROM ok)"
-#: How often a process forgets the expired nonces (seconds).
-FORGET_EVERY = 1.0
 
 
 class PostgresAdmission:
     """Needs ``_per_request`` (:class:`PgPool`) from the class it is mixed into."""
 
     _per_request: PgPool
-    _nonces_forgotten = float("-inf")  # (monotonic time; per process)
 
     def admit_and_read(self, admission: Admission, wanted: Wanted | None) -> Admitted:
         app = admission.app
@@ -84,9 +79,9 @@ class PostgresAdmission:
             head, select = _BEARER, _BEARER_SELECT
             params = [admission.bearer_hash, admission.endpoint, admission.minute]
         else:
-            self._forget_nonces(admission)
-            head, select = _OAUTH, _OAUTH_SELECT
             horizon = int(admission.now.timestamp()) - NONCE_RETENTION
+            forget_expired_nonces(self._per_request, horizon)
+            head, select = _OAUTH, _OAUTH_SELECT
             key = app.consumer_key
             token = admission.token
             params = [key, app.consumer_secret, app.enabled, app.rate_limit, token is None]
@@ -121,14 +116,5 @@ class PostgresAdmission:
             return Admitted(app, fresh, count)
         facts, counts = facts_and_counts(read, row[7 if admission.app is None else 3 :])
         if wanted.hours is None:
-            return Admitted(app, fresh, count, facts, lifetime_rows(counts))
+            return Admitted(app, fresh, count, facts, lifetime_rows_of(counts))
         return Admitted(app, fresh, count, facts, hourly=hourly_rows(counts))
-
-    def _forget_nonces(self, admission: Admission) -> None:
-        """Forget the expired nonces, unless this process did less than a second ago."""
-        moment = time.monotonic()
-        if moment - PostgresAdmission._nonces_forgotten < FORGET_EVERY:
-            return
-        PostgresAdmission._nonces_forgotten = moment
-        horizon = int(admission.now.timestamp()) - NONCE_RETENTION
-        self._per_request.statements(lambda conn: conn.execute(FORGET_NONCES, (horizon,)))

@@ -171,11 +171,6 @@ def facts_and_counts(
     return found, arrays
 
 
-def lifetime_rows(counts: list[list[Any]]) -> dict[int, list[int]]:
-    """The Posts' lifetime rows (``facts_and_lifetime``) from a lifetime read's counts."""
-    return lifetime_rows_of(counts)
-
-
 def hourly_rows(counts: list[list[Any]]) -> list[tuple[int, int, int, int]]:
     """``hourly``'s rows from an hourly read's counts."""
     if not counts or not counts[0]:
@@ -317,7 +312,7 @@ class PostgresCounters:
         if not post_ids:
             return {}, {}
         facts, counts = _run(self._per_request, array_read(Wanted(post_ids, metric_codes)))
-        return facts, lifetime_rows(counts)
+        return facts, lifetime_rows_of(counts)
 
     def facts_and_hourly(
         self, post_ids: Sequence[int], metric_codes: Sequence[int], start_hour: int, end_hour: int

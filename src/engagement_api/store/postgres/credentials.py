@@ -5,6 +5,7 @@ The same statements and results as :mod:`engagement_api.store.sqlite.credentials
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -40,11 +41,30 @@ _LIST_APPS = (
 )
 
 
-FORGET_NONCES = "DELETE FROM oauth_nonces WHERE ts < %s"
-_SPEND_NONCE = (
-    "INSERT INTO oauth_nonces (consumer_key, nonce, ts) VALUES (%s, %s, %s) "
-    "ON CONFLICT (consumer_key, nonce) DO NOTHING"
+_FORGET_NONCES = "DELETE FROM oauth_nonces WHERE ts < %s"
+#: A nonce spent again is unused only when it is older than the horizon (the last parameter):
+#: whether the expired ones were deleted yet makes no difference (oauth_nonces AS o).
+NONCE_CONFLICT = (
+    "ON CONFLICT (consumer_key, nonce) DO UPDATE SET ts = excluded.ts WHERE o.ts < %s RETURNING 1"
 )
+_SPEND_NONCE = (
+    "INSERT INTO oauth_nonces AS o (consumer_key, nonce, ts) VALUES (%s, %s, %s) "  # noqa: S608
+    + NONCE_CONFLICT  # (constants only)
+)
+#: How often a process deletes the expired nonces (seconds).
+FORGET_EVERY = 1.0
+_forgotten_at = float("-inf")  # (monotonic time, in this process)
+
+
+def forget_expired_nonces(db: PgPool, horizon: int) -> None:
+    """Delete the nonces older than ``horizon``, unless this process did less than
+    :data:`FORGET_EVERY` ago (housekeeping only: see :data:`NONCE_CONFLICT`)."""
+    global _forgotten_at
+    moment = time.monotonic()
+    if moment - _forgotten_at < FORGET_EVERY:
+        return
+    _forgotten_at = moment
+    db.statements(lambda conn: conn.execute(_FORGET_NONCES, (horizon,)))
 
 
 def _one(conn: Connection, query: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
@@ -208,13 +228,10 @@ class PostgresCredentials:
     def use_nonce(self, consumer_key: str, nonce: str, timestamp: int, now: datetime) -> bool:
         """On the per-request pool (see :mod:`.metering`): one round trip, no wait for the WAL
         flush (a crash may forget the last moment's nonces; their replays stay refused by the
-        timestamp window only)."""
+        timestamp window only); the expired ones deleted at most once a second."""
         horizon = int(now.timestamp()) - NONCE_RETENTION
-
-        def work(conn: Connection) -> bool:
-            with conn.pipeline():
-                conn.execute(FORGET_NONCES, (horizon,))
-                cur = conn.execute(_SPEND_NONCE, (consumer_key, nonce, timestamp))
-            return cur.rowcount == 1
-
-        return self._per_request.statements(work)
+        forget_expired_nonces(self._per_request, horizon)
+        params = (consumer_key, nonce, timestamp, horizon)
+        return self._per_request.statements(
+            lambda conn: conn.execute(_SPEND_NONCE, params).fetchone() is not None
+        )

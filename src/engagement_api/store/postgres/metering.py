@@ -17,11 +17,13 @@ from __future__ import annotations
 from engagement_api.contract.ids import from_signed, to_signed
 from engagement_api.store.postgres.pool import Connection, PgPool
 
+#: A request counted again in its minute (rate_counts AS r): the count, this one included.
+RATE_CONFLICT = (
+    "ON CONFLICT (consumer_key, endpoint, minute) DO UPDATE SET count = r.count + 1 RETURNING count"
+)
 _COUNT = (
     "INSERT INTO rate_counts AS r (consumer_key, endpoint, minute, count) "
-    "VALUES (%s, %s, %s, 1) "
-    "ON CONFLICT (consumer_key, endpoint, minute) DO UPDATE SET count = r.count + 1 "
-    "RETURNING count"
+    "VALUES (%s, %s, %s, 1) " + RATE_CONFLICT
 )
 # Older than the minute before: a request that read "now" just before the minute turned may
 # still count in that one.
